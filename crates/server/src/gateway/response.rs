@@ -1,0 +1,201 @@
+//! Envelopes on the wire: success bodies, gateway errors, business errors; JSON or XML.
+
+use axum::body::Body;
+use http::{header, HeaderValue, Response, StatusCode};
+use serde_json::{Map, Value};
+
+use crate::errors::{ApiError, ErrorKind};
+
+/// The body format a request asked for (V2 `Format=XML`); JSON otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Xml,
+}
+
+/// A fresh request id: an uppercase UUID, as Alibaba's gateway returns them.
+pub fn new_request_id() -> String {
+    let mut buf = uuid::Uuid::encode_buffer();
+    uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_upper(&mut buf)
+        .to_string()
+}
+
+/// A success: the action's fields plus the common ones.
+pub fn success(
+    format: Format,
+    action: &str,
+    request_id: &str,
+    mut fields: Map<String, Value>,
+) -> Response<Body> {
+    fields.insert("RequestId".into(), Value::String(request_id.into()));
+    fields.insert("Code".into(), Value::String("OK".into()));
+    fields.insert("Message".into(), Value::String("OK".into()));
+    fields.insert("Success".into(), Value::Bool(true));
+    fields.insert("AccessDeniedDetail".into(), Value::String("None".into()));
+    render(
+        StatusCode::OK,
+        format,
+        &format!("{action}Response"),
+        request_id,
+        fields,
+    )
+}
+
+/// An error: the gateway envelope with its status, or a business error as HTTP 200.
+pub fn error(
+    format: Format,
+    action: Option<&str>,
+    request_id: &str,
+    host_id: &str,
+    err: &ApiError,
+    access_denied: Option<Value>,
+) -> Response<Body> {
+    let spec = err.code.spec();
+    let mut fields = Map::new();
+    fields.insert("RequestId".into(), Value::String(request_id.into()));
+    match spec.kind {
+        ErrorKind::Gateway => {
+            fields.insert("HostId".into(), Value::String(host_id.into()));
+            fields.insert("Code".into(), Value::String(spec.code.into()));
+            fields.insert("Message".into(), Value::String(err.message().into()));
+            fields.insert(
+                "Recommend".into(),
+                Value::String(format!(
+                    "https://api.aliyun.com/troubleshoot?q={}&product=cams&requestId={}",
+                    spec.code, request_id
+                )),
+            );
+            if let Some(detail) = access_denied {
+                fields.insert("AccessDeniedDetail".into(), detail);
+            }
+            let status =
+                StatusCode::from_u16(spec.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            render(status, format, "Error", request_id, fields)
+        }
+        ErrorKind::Business => {
+            fields.insert("Code".into(), Value::String(spec.code.into()));
+            fields.insert("Message".into(), Value::String(err.message().into()));
+            fields.insert("Success".into(), Value::Bool(false));
+            fields.insert("AccessDeniedDetail".into(), Value::String("None".into()));
+            let root = format!("{}Response", action.unwrap_or("Error"));
+            render(StatusCode::OK, format, &root, request_id, fields)
+        }
+    }
+}
+
+fn render(
+    status: StatusCode,
+    format: Format,
+    root: &str,
+    request_id: &str,
+    fields: Map<String, Value>,
+) -> Response<Body> {
+    let (body, content_type) = match format {
+        Format::Json => (
+            serde_json::to_vec(&Value::Object(fields)).unwrap_or_default(),
+            "application/json;charset=utf-8",
+        ),
+        Format::Xml => (to_xml(root, &fields).into_bytes(), "text/xml;charset=utf-8"),
+    };
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert("x-acs-request-id", v);
+    }
+    response
+}
+
+/// Alibaba's XML rendering: one element per field, arrays as the field's element repeated.
+pub fn to_xml(root: &str, fields: &Map<String, Value>) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+    out.push('<');
+    out.push_str(root);
+    out.push('>');
+    for (k, v) in fields {
+        write_xml_value(&mut out, k, v);
+    }
+    out.push_str("</");
+    out.push_str(root);
+    out.push('>');
+    out
+}
+
+fn write_xml_value(out: &mut String, name: &str, value: &Value) {
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                write_xml_value(out, name, item);
+            }
+        }
+        Value::Object(map) => {
+            out.push('<');
+            out.push_str(name);
+            out.push('>');
+            for (k, v) in map {
+                write_xml_value(out, k, v);
+            }
+            out.push_str("</");
+            out.push_str(name);
+            out.push('>');
+        }
+        Value::Null => {
+            out.push('<');
+            out.push_str(name);
+            out.push_str("/>");
+        }
+        other => {
+            let text = match other {
+                Value::String(s) => s.clone(),
+                v => v.to_string(),
+            };
+            out.push('<');
+            out.push_str(name);
+            out.push('>');
+            escape_xml(out, &text);
+            out.push_str("</");
+            out.push_str(name);
+            out.push('>');
+        }
+    }
+}
+
+fn escape_xml(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_uppercase_uuids() {
+        let id = new_request_id();
+        assert_eq!(id.len(), 36);
+        assert_eq!(id, id.to_uppercase());
+        assert_ne!(id, new_request_id());
+    }
+
+    #[test]
+    fn xml_rendering() {
+        let v: Value =
+            serde_json::json!({"A": "x<y", "Data": [{"B": "1"}, {"B": "2"}], "Ok": true});
+        let xml = to_xml("R", v.as_object().unwrap());
+        assert_eq!(
+            xml,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><R><A>x&lt;y</A><Data><B>1</B></Data><Data><B>2</B></Data><Ok>true</Ok></R>"
+        );
+    }
+}

@@ -1,0 +1,195 @@
+//! The HTTP front of cams-insights: the signed RPC gateway, `/healthz`, and (later) webhooks,
+//! console and metrics, on one listener.
+//!
+//! The gateway never computes metrics and never touches SQL: it authenticates, authorises and
+//! dispatches to the actions, which call the domain and the store.
+
+pub mod actions;
+pub mod config;
+pub mod errors;
+pub mod gateway;
+pub mod identity;
+mod listener;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use futures_util::FutureExt;
+
+pub use config::Config;
+use errors::{ApiError, ErrorCode};
+use gateway::nonce::NonceCache;
+use gateway::response::{self, Format};
+use gateway::RawRequest;
+use identity::KeyDirectory;
+pub use listener::{RunningServer, ServerError};
+
+/// Per-connection facts the listener attaches to every request.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionInfo {
+    pub peer: SocketAddr,
+    pub secure: bool,
+}
+
+/// Everything the request handlers share.
+pub struct AppState {
+    pub config: Arc<Config>,
+    keys: RwLock<Arc<KeyDirectory>>,
+    pub nonces: NonceCache,
+}
+
+impl AppState {
+    /// Builds the state from a validated configuration.
+    pub fn new(config: Config) -> Result<Arc<AppState>, config::ConfigError> {
+        let keys = KeyDirectory::from_config(&config)?;
+        let nonces = NonceCache::new(config.server.nonce_capacity);
+        Ok(Arc::new(AppState {
+            config: Arc::new(config),
+            keys: RwLock::new(Arc::new(keys)),
+            nonces,
+        }))
+    }
+
+    /// The current key directory (swapped whole on reload).
+    pub fn keys(&self) -> Arc<KeyDirectory> {
+        self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Server time, unix seconds.
+    pub fn now_secs(&self) -> i64 {
+        chrono::Utc::now().timestamp()
+    }
+}
+
+/// The application's routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .fallback(rpc)
+        .with_state(state)
+        // Backstop: a panic outside the RPC handler's own guard still answers with an envelope.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
+}
+
+async fn healthz() -> impl IntoResponse {
+    (
+        [(http::header::CONTENT_TYPE, "application/json")],
+        r#"{"status":"ok"}"#,
+    )
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let request_id = response::new_request_id();
+    tracing::error!(request_id, "panic while handling a request");
+    response::error(
+        Format::Json,
+        None,
+        &request_id,
+        "",
+        &ApiError::new(ErrorCode::InternalError),
+        None,
+    )
+}
+
+/// The RPC endpoint: every request that is not another route.
+async fn rpc(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let started = std::time::Instant::now();
+    let request_id = response::new_request_id();
+    let host_id = state.config.server.host_id.clone();
+    let conn = request
+        .extensions()
+        .get::<ConnectionInfo>()
+        .copied()
+        .unwrap_or(ConnectionInfo {
+            peer: SocketAddr::from(([0, 0, 0, 0], 0)),
+            secure: false,
+        });
+    let (parts, body) = request.into_parts();
+
+    let limit = state.config.server.max_body_bytes;
+    let declared_too_large = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > limit as u64);
+    let body = if declared_too_large {
+        Err(())
+    } else {
+        axum::body::to_bytes(body, limit).await.map_err(|_| ())
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(()) => {
+            let err = ApiError::new(ErrorCode::RequestTooLarge);
+            log_request(&request_id, None, &err_code(&err), started);
+            return response::error(Format::Json, None, &request_id, &host_id, &err, None);
+        }
+    };
+    let raw = RawRequest {
+        method: parts.method,
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or("").to_string(),
+        headers: parts.headers,
+        body,
+        peer: conn.peer,
+        secure: conn.secure,
+    };
+
+    let handled = std::panic::AssertUnwindSafe(gateway::handle(&state, raw, &request_id))
+        .catch_unwind()
+        .await;
+    let outcome = match handled {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            tracing::error!(request_id, "panic in the RPC pipeline");
+            gateway::Outcome {
+                format: Format::Json,
+                action_name: None,
+                result: Err(ApiError::new(ErrorCode::InternalError)),
+            }
+        }
+    };
+    match outcome.result {
+        Ok(fields) => {
+            log_request(&request_id, outcome.action_name, "OK", started);
+            response::success(
+                outcome.format,
+                outcome.action_name.unwrap_or(""),
+                &request_id,
+                fields,
+            )
+        }
+        Err(err) => {
+            log_request(&request_id, outcome.action_name, &err_code(&err), started);
+            response::error(
+                outcome.format,
+                outcome.action_name,
+                &request_id,
+                &host_id,
+                &err,
+                None,
+            )
+        }
+    }
+}
+
+fn err_code(err: &ApiError) -> String {
+    err.code.spec().code.to_string()
+}
+
+fn log_request(request_id: &str, action: Option<&str>, code: &str, started: std::time::Instant) {
+    tracing::info!(
+        request_id,
+        action = action.unwrap_or("-"),
+        code,
+        micros = started.elapsed().as_micros() as u64,
+        "rpc"
+    );
+}

@@ -1,0 +1,101 @@
+//! `cams-insights serve`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use server::{AppState, Config, RunningServer};
+
+use crate::demo;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Configuration file (TOML).
+    #[arg(long, env = "CAMS_CONFIG")]
+    config: Option<PathBuf>,
+    /// Listen address; overrides the file. Port 0 picks a free port (logged, and written to the
+    /// demo file).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Create (or reuse) a demo tenant with keys, ids and data; needs no configuration file.
+    #[arg(long)]
+    demo: bool,
+    /// Data directory (with --demo: reused if an earlier demo created it).
+    #[arg(long, env = "CAMS_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Where --demo writes the endpoint, keys and ids as JSON (default: DATA_DIR/demo.json).
+    #[arg(long)]
+    demo_file: Option<PathBuf>,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let (mut config, demo) = if args.demo {
+        let demo = demo::prepare(args.data_dir.clone(), args.config.as_deref())?;
+        (demo.config.clone(), Some(demo))
+    } else {
+        let path = args
+            .config
+            .as_deref()
+            .context("give --config FILE (or --demo to run without one)")?;
+        let mut config = Config::load(path)?;
+        if let Some(dir) = &args.data_dir {
+            config.storage.data_dir = Some(dir.clone());
+        }
+        (config, None)
+    };
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    } else if demo.is_some() && args.config.is_none() {
+        // The demo binds any free port unless told otherwise, so two demos never collide.
+        config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    }
+    let listen = config.server.listen;
+    let state = AppState::new(config)?;
+    let server = RunningServer::bind(state, listen).await?;
+    let local = server.local_addr();
+    tracing::info!(endpoint = %local, "listening");
+
+    let accepting = tokio::spawn(server.run(shutdown_signal()));
+    if let Some(demo) = &demo {
+        let path = args
+            .demo_file
+            .clone()
+            .unwrap_or_else(|| demo.data_dir.join("demo.json"));
+        demo.write_demo_file(&path, local)?;
+        demo.print_welcome(&path, local);
+    }
+    accepting.await.context("server task")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested");
+}

@@ -2,22 +2,40 @@
 //!
 //! The first run creates a data directory with `demo.toml` (a normal configuration file, so the
 //! demo can later be run as `serve --config DATA_DIR/demo.toml`) holding a fresh account, access
-//! key and tenant ids. Started again with `--data-dir` on that directory, it reuses all of it.
+//! key and tenant ids, creates a campaign and seeds it with a realistic month of events
+//! (`demo-ids.json` records the campaign). Started again with `--data-dir` on that directory, it
+//! reuses all of it: same keys, same ids, data kept, no second seeding.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use serde::Serialize;
-use server::config::{AccessKeyConfig, AccountConfig, KeyStatus};
+use serde::{Deserialize, Serialize};
+use server::config::{
+    AccessKeyConfig, AccountConfig, AdAccountConfig, CustSpaceConfig, KeyStatus, PageConfig,
+};
 use server::Config;
+use store::{BudgetType, NewCampaign, Placement, Store};
+
+use crate::workload::{self, WorkloadSpec};
 
 const DEMO_CONFIG: &str = "demo.toml";
+const DEMO_IDS: &str = "demo-ids.json";
+/// Messages in the demo campaign's history.
+const DEMO_MESSAGES: u64 = 30_000;
+/// A rate card for the unpriced part of the demo's deliveries (Meta-like USD prices).
+const DEMO_RATE_CARD: &str = "country,currency,price\nUS,USD,0.0250\nBR,USD,0.0625\nIN,USD,0.0107\nMX,USD,0.0305\nGB,USD,0.0529\nDE,USD,0.0610\nDefault,USD,0.0220\n";
 
 /// A prepared demo: configuration and where it lives.
 pub struct Demo {
     pub config: Config,
     pub data_dir: PathBuf,
+}
+
+/// What the demo created besides its configuration.
+#[derive(Serialize, Deserialize)]
+struct DemoIds {
+    campaign_id: String,
 }
 
 /// Random characters from `alphabet`, from the OS's CSPRNG (rejection sampling, so uniform).
@@ -38,6 +56,7 @@ pub fn random_string(alphabet: &[u8], len: usize) -> String {
 
 const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const DIGITS: &[u8] = b"0123456789";
+const LOWER_ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 
 /// Loads the demo from `data_dir` if one was created there, else creates it.
 pub fn prepare(data_dir: Option<PathBuf>, config_override: Option<&Path>) -> anyhow::Result<Demo> {
@@ -62,6 +81,14 @@ pub fn prepare(data_dir: Option<PathBuf>, config_override: Option<&Path>) -> any
         tracing::info!(path = %config_path.display(), "created a demo configuration");
         config
     };
+    anyhow::ensure!(
+        config
+            .accounts
+            .first()
+            .is_some_and(|a| !a.access_keys.is_empty() && !a.cust_spaces.is_empty()),
+        "{} is not a demo configuration (it needs an account with a key and a cust space)",
+        config_path.display()
+    );
     config.storage.data_dir = Some(data_dir.clone());
     Ok(Demo { config, data_dir })
 }
@@ -77,6 +104,22 @@ fn fresh_config() -> Config {
                 secret: Some(random_string(ALNUM, 30)),
                 secret_env: None,
                 status: KeyStatus::Active,
+            }],
+            ingest_tokens: Vec::new(),
+            cust_spaces: vec![CustSpaceConfig {
+                id: format!("cams-{}", random_string(LOWER_ALNUM, 6)),
+                name: "Demo shop".into(),
+                pages: vec![PageConfig {
+                    id: format!("1{}", random_string(DIGITS, 14)),
+                    name: "Demo shop page".into(),
+                    ad_accounts: vec![AdAccountConfig {
+                        id: format!("2{}", random_string(DIGITS, 14)),
+                        name: "Demo ad account".into(),
+                        currency: "USD".into(),
+                        // A zone with DST, so the demo's dates exercise it.
+                        timezone: "America/New_York".into(),
+                    }],
+                }],
             }],
         }],
         ..Config::default()
@@ -112,42 +155,138 @@ struct DemoFile<'a> {
     access_key_id: &'a str,
     access_key_secret: String,
     account_uid: &'a str,
+    cust_space_id: &'a str,
+    page_id: &'a str,
+    ad_account_id: &'a str,
+    ad_account_currency: &'a str,
+    ad_account_timezone: &'a str,
+    campaign_id: &'a str,
     data_dir: String,
 }
 
 impl Demo {
-    fn root_key(&self) -> (&AccountConfig, &AccessKeyConfig) {
-        let account = &self.config.accounts[0];
-        (account, &account.access_keys[0])
+    fn account(&self) -> &AccountConfig {
+        &self.config.accounts[0]
+    }
+
+    fn placement(&self) -> (&CustSpaceConfig, &PageConfig, &AdAccountConfig) {
+        let cs = &self.account().cust_spaces[0];
+        let page = &cs.pages[0];
+        (cs, page, &page.ad_accounts[0])
+    }
+
+    /// Creates and seeds the demo campaign the first time; returns its id.
+    pub fn ensure_seeded(&self, store: &dyn Store) -> anyhow::Result<String> {
+        let ids_path = self.data_dir.join(DEMO_IDS);
+        if let Ok(text) = std::fs::read_to_string(&ids_path) {
+            let ids: DemoIds = serde_json::from_str(&text)
+                .with_context(|| format!("reading {}", ids_path.display()))?;
+            return Ok(ids.campaign_id);
+        }
+        let (cs, page, ad) = self.placement();
+        let now = chrono::Utc::now().timestamp_millis();
+        let started = std::time::Instant::now();
+        store::wait(store.add_rate_card(
+            DEMO_RATE_CARD,
+            chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"),
+        ))?;
+        let campaign = store::wait(store.create_campaign(NewCampaign {
+            placement: Placement {
+                account_uid: self.account().uid.clone(),
+                cust_space_id: cs.id.clone(),
+                page_id: page.id.clone(),
+                ad_account_id: ad.id.clone(),
+            },
+            name: "Demo summer sale".into(),
+            budget_type: BudgetType::Lifetime,
+            budget: 500_000,
+            create_time_ms: now - 31 * 86_400_000,
+        }))?;
+        let spec = WorkloadSpec {
+            messages: DEMO_MESSAGES,
+            seed: 2025,
+            campaigns: vec![campaign.campaign_id.clone()],
+            start_ms: now - 30 * 86_400_000,
+        };
+        let mut batch = Vec::with_capacity(10_000);
+        let mut pending = Vec::new();
+        let mut total = 0u64;
+        workload::generate(&spec, |e| {
+            total += 1;
+            batch.push(e);
+            if batch.len() == 10_000 {
+                pending.push(store.append(
+                    &self.account().uid,
+                    Some(&page.id),
+                    std::mem::take(&mut batch),
+                ));
+            }
+        });
+        if !batch.is_empty() {
+            pending.push(store.append(&self.account().uid, Some(&page.id), batch));
+        }
+        for p in pending {
+            store::wait(p)?;
+        }
+        let ids = DemoIds {
+            campaign_id: campaign.campaign_id.clone(),
+        };
+        write_private(&ids_path, &serde_json::to_vec_pretty(&ids)?)?;
+        tracing::info!(
+            campaign_id = %campaign.campaign_id,
+            messages = DEMO_MESSAGES,
+            events = total,
+            millis = started.elapsed().as_millis() as u64,
+            "seeded the demo campaign"
+        );
+        Ok(campaign.campaign_id)
     }
 
     /// Writes the demo file once the server is accepting connections.
-    pub fn write_demo_file(&self, path: &Path, endpoint: SocketAddr) -> anyhow::Result<()> {
-        let (account, key) = self.root_key();
+    pub fn write_demo_file(
+        &self,
+        path: &Path,
+        endpoint: SocketAddr,
+        campaign_id: &str,
+    ) -> anyhow::Result<()> {
+        let account = self.account();
+        let key = &account.access_keys[0];
+        let (cs, page, ad) = self.placement();
         let file = DemoFile {
             endpoint: endpoint.to_string(),
             access_key_id: &key.id,
             access_key_secret: Config::resolve_secret(key)?,
             account_uid: &account.uid,
+            cust_space_id: &cs.id,
+            page_id: &page.id,
+            ad_account_id: &ad.id,
+            ad_account_currency: &ad.currency,
+            ad_account_timezone: &ad.timezone,
+            campaign_id,
             data_dir: self.data_dir.display().to_string(),
         };
-        let json = serde_json::to_vec_pretty(&file)?;
-        write_private(path, &json)
+        write_private(path, &serde_json::to_vec_pretty(&file)?)
     }
 
     /// Tells the user how to call the server.
-    pub fn print_welcome(&self, demo_file: &Path, endpoint: SocketAddr) {
-        let (_, key) = self.root_key();
+    pub fn print_welcome(&self, demo_file: &Path, endpoint: SocketAddr, campaign_id: &str) {
+        let key = &self.account().access_keys[0];
         let secret = Config::resolve_secret(key).unwrap_or_default();
+        let (cs, page, ad) = self.placement();
         println!(
             "\ncams-insights demo is serving on http://{endpoint}\n\
              \n  AccessKeyId:     {id}\n  AccessKeySecret: {secret}\n  demo file:       {file}\n  data directory:  {dir}\n\
              \nPython SDK (pip install alibabacloud-cams20200606):\n\
              \n  from alibabacloud_cams20200606.client import Client\n  from alibabacloud_cams20200606 import models\n  from alibabacloud_tea_openapi.models import Config\n\
-             \n  client = Client(Config(access_key_id='{id}', access_key_secret='{secret}',\n                         endpoint='{endpoint}', protocol='http'))\n",
+             \n  client = Client(Config(access_key_id='{id}', access_key_secret='{secret}',\n                         endpoint='{endpoint}', protocol='http'))\n  \
+             print(client.get_message_campaign_insights(models.GetMessageCampaignInsightsRequest(\n      \
+             cust_space_id='{cs}', page_id='{page}', ad_account_id='{ad}', campaign_id='{campaign_id}')).body)\n",
             id = key.id,
             file = demo_file.display(),
             dir = self.data_dir.display(),
+            cs = cs.id,
+            page = page.id,
+            ad = ad.id,
         );
     }
 }

@@ -1,7 +1,12 @@
 //! `cams-insights`: serve the CAMS-compatible API, and the tools around it.
 
+mod bench;
+mod connect;
 mod demo;
+mod import;
+mod query_cmd;
 mod serve;
+mod workload;
 
 use clap::{Parser, Subcommand};
 
@@ -20,6 +25,13 @@ struct Cli {
 enum Command {
     /// Serve the API (and, with --demo, a ready-to-use demo tenant).
     Serve(serve::ServeArgs),
+    /// Import native NDJSON events, offline into a data directory or into a running server.
+    Import(import::ImportArgs),
+    /// Print a campaign's insights from a running server.
+    Query(query_cmd::QueryArgs),
+    /// Benchmarks: the deterministic workload and the measurements of performance.md.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -27,6 +39,9 @@ fn main() -> std::process::ExitCode {
     init_logging();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Import(args) => import::run(args),
+        Command::Query(args) => query_cmd::run(args),
+        Command::Bench(cmd) => bench::run(cmd),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use server::{AppState, Config, RunningServer};
+use store::sqlite::{SqliteOptions, SqliteStore};
 
 use crate::demo;
 
@@ -29,14 +30,6 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(serve(args))
-}
-
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (mut config, demo) = if args.demo {
         let demo = demo::prepare(args.data_dir.clone(), args.config.as_deref())?;
         (demo.config.clone(), Some(demo))
@@ -58,22 +51,56 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     }
     let listen = config.server.listen;
-    let state = AppState::new(config)?;
+    let data_dir = config.storage.data_dir.clone().context(
+        "no data directory: set storage.data_dir in the configuration or pass --data-dir",
+    )?;
+    let store = std::sync::Arc::new(
+        SqliteStore::open(
+            &data_dir,
+            SqliteOptions {
+                engine: config.engine_config(),
+                ..SqliteOptions::default()
+            },
+        )
+        .with_context(|| format!("opening the store in {}", data_dir.display()))?,
+    );
+    let campaign_id = match &demo {
+        Some(demo) => Some(demo.ensure_seeded(store.as_ref())?),
+        None => None,
+    };
+    let state = AppState::new(config, store.clone())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(state, listen, demo, args.demo_file, campaign_id))?;
+    // Leave a checkpoint so the next start replays nothing.
+    store.close();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn serve(
+    state: std::sync::Arc<AppState>,
+    listen: SocketAddr,
+    demo: Option<demo::Demo>,
+    demo_file: Option<PathBuf>,
+    campaign_id: Option<String>,
+) -> anyhow::Result<()> {
     let server = RunningServer::bind(state, listen).await?;
     let local = server.local_addr();
     tracing::info!(endpoint = %local, "listening");
 
     let accepting = tokio::spawn(server.run(shutdown_signal()));
     if let Some(demo) = &demo {
-        let path = args
-            .demo_file
+        let path = demo_file
             .clone()
             .unwrap_or_else(|| demo.data_dir.join("demo.json"));
-        demo.write_demo_file(&path, local)?;
-        demo.print_welcome(&path, local);
+        let campaign_id = campaign_id.as_deref().unwrap_or_default();
+        demo.write_demo_file(&path, local, campaign_id)?;
+        demo.print_welcome(&path, local, campaign_id);
     }
     accepting.await.context("server task")?;
-    tracing::info!("stopped");
     Ok(())
 }
 

@@ -33,7 +33,21 @@ pub struct Config {
     #[serde(default)]
     pub storage: StorageConfig,
     #[serde(default)]
+    pub metrics: MetricsConfig,
+    #[serde(default)]
     pub accounts: Vec<AccountConfig>,
+}
+
+/// `[metrics]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Countries excluded from sent/delivered/read counts (default: EEA + GB + JP, Meta's E2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e2: Option<Vec<String>>,
+    /// Countries excluded from link clicks (default: E2 + AR, TR, KR, Meta's E5). Always includes E2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e5: Option<Vec<String>>,
 }
 
 /// `[server]`
@@ -52,6 +66,9 @@ pub struct ServerConfig {
     /// Largest RPC request body accepted, in bytes.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
+    /// Largest `POST /v1/events` body accepted, in bytes.
+    #[serde(default = "default_max_ingest_body")]
+    pub max_ingest_body_bytes: usize,
     /// How far a request's timestamp may be from the server clock, either side, in seconds.
     #[serde(default = "default_window")]
     pub timestamp_window_secs: u64,
@@ -72,6 +89,9 @@ fn default_region() -> String {
 fn default_max_body() -> usize {
     4 * 1024 * 1024
 }
+fn default_max_ingest_body() -> usize {
+    64 * 1024 * 1024
+}
 fn default_window() -> u64 {
     900
 }
@@ -86,6 +106,7 @@ impl Default for ServerConfig {
             host_id: default_host_id(),
             region: default_region(),
             max_body_bytes: default_max_body(),
+            max_ingest_body_bytes: default_max_ingest_body(),
             timestamp_window_secs: default_window(),
             nonce_capacity: default_nonce_capacity(),
         }
@@ -112,6 +133,80 @@ pub struct AccountConfig {
     /// The account's own (root) access keys.
     #[serde(default)]
     pub access_keys: Vec<AccessKeyConfig>,
+    /// Bearer tokens for `POST /v1/events` (systems that cannot sign requests).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ingest_tokens: Vec<SecretConfig>,
+    /// The account's cust spaces.
+    #[serde(default)]
+    pub cust_spaces: Vec<CustSpaceConfig>,
+}
+
+/// A secret given inline or by environment variable.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SecretConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+}
+
+impl std::fmt::Debug for SecretConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretConfig")
+            .field("value", &self.value.as_ref().map(|_| "<redacted>"))
+            .field("env", &self.env)
+            .finish()
+    }
+}
+
+impl SecretConfig {
+    /// The environment variable's value when named and set, else the inline value.
+    pub fn resolve(&self) -> Option<String> {
+        if let Some(var) = &self.env {
+            if let Ok(v) = std::env::var(var) {
+                if !v.is_empty() {
+                    return Some(v);
+                }
+            }
+        }
+        self.value.clone().filter(|v| !v.is_empty())
+    }
+}
+
+/// `[[accounts.cust_spaces]]`: an ISV sub-customer space or a direct customer's instance.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CustSpaceConfig {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub pages: Vec<PageConfig>,
+}
+
+/// A Messenger page bound to a cust space.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PageConfig {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub ad_accounts: Vec<AdAccountConfig>,
+}
+
+/// A Meta ad account bound to a page.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AdAccountConfig {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// IANA time zone: dates of the insights are local dates there.
+    pub timezone: String,
 }
 
 /// An access key.
@@ -224,12 +319,93 @@ impl Config {
                 }
             }
         }
+        let mut cust_spaces = HashSet::new();
+        let mut pages = HashSet::new();
+        for (i, account) in self.accounts.iter().enumerate() {
+            for (j, token) in account.ingest_tokens.iter().enumerate() {
+                if token.value.is_none() && token.env.is_none() {
+                    return Err(ConfigError::Invalid(format!(
+                        "accounts[{i}].ingest_tokens[{j}]: give `value` or `env`"
+                    )));
+                }
+            }
+            for (j, cs) in account.cust_spaces.iter().enumerate() {
+                let place = format!("accounts[{i}].cust_spaces[{j}]");
+                check_id(&place, &cs.id)?;
+                if !cust_spaces.insert(cs.id.as_str()) {
+                    return Err(ConfigError::Invalid(format!(
+                        "{place}.id: `{}` is declared twice",
+                        cs.id
+                    )));
+                }
+                for (k, page) in cs.pages.iter().enumerate() {
+                    let place = format!("{place}.pages[{k}]");
+                    check_id(&place, &page.id)?;
+                    if !pages.insert(page.id.as_str()) {
+                        return Err(ConfigError::Invalid(format!(
+                            "{place}.id: page `{}` is bound twice (a page belongs to one cust space)",
+                            page.id
+                        )));
+                    }
+                    let mut ads = HashSet::new();
+                    for (l, ad) in page.ad_accounts.iter().enumerate() {
+                        let place = format!("{place}.ad_accounts[{l}]");
+                        check_id(&place, &ad.id)?;
+                        if !ads.insert(ad.id.as_str()) {
+                            return Err(ConfigError::Invalid(format!(
+                                "{place}.id: `{}` is declared twice",
+                                ad.id
+                            )));
+                        }
+                        if insights::Currency::from_code(&ad.currency).is_none() {
+                            return Err(ConfigError::Invalid(format!(
+                                "{place}.currency: `{}` is not an ISO 4217 currency code",
+                                ad.currency
+                            )));
+                        }
+                        if ad.timezone.parse::<chrono_tz::Tz>().is_err() {
+                            return Err(ConfigError::Invalid(format!(
+                                "{place}.timezone: `{}` is not an IANA time zone",
+                                ad.timezone
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+        for (name, list) in [("e2", &self.metrics.e2), ("e5", &self.metrics.e5)] {
+            for code in list.iter().flatten() {
+                if code.parse::<insights::CountryCode>().is_err() {
+                    return Err(ConfigError::Invalid(format!(
+                        "metrics.{name}: `{code}` is not an ISO 3166-1 alpha-2 country code"
+                    )));
+                }
+            }
+        }
         if self.server.timestamp_window_secs == 0 || self.server.timestamp_window_secs > 86_400 {
             return Err(ConfigError::Invalid(
                 "server.timestamp_window_secs must be between 1 and 86400".into(),
             ));
         }
         Ok(())
+    }
+
+    /// The metrics engine settings this configuration asks for.
+    pub fn engine_config(&self) -> insights::EngineConfig {
+        let parse = |list: &Option<Vec<String>>| -> Option<Vec<insights::CountryCode>> {
+            list.as_ref()
+                .map(|l| l.iter().filter_map(|c| c.parse().ok()).collect())
+        };
+        let default = insights::Exclusions::meta_default();
+        let exclusions = match (parse(&self.metrics.e2), parse(&self.metrics.e5)) {
+            (None, None) => default,
+            (e2, e5) => {
+                let e2 = e2.unwrap_or_else(|| default.e2());
+                let e5 = e5.unwrap_or_else(|| default.e5());
+                insights::Exclusions::new(e2, e5)
+            }
+        };
+        insights::EngineConfig { exclusions }
     }
 
     /// The secret of a key: the environment variable when named and set, else the inline value.
@@ -254,6 +430,22 @@ impl Config {
     /// Writes the configuration as TOML.
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("configuration serialises")
+    }
+}
+
+/// Ids of cust spaces, pages and ad accounts: 1-64 characters of `A-Za-z0-9-_.`.
+fn check_id(place: &str, id: &str) -> Result<(), ConfigError> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid(format!(
+            "{place}.id: `{id}` must be 1-64 characters of A-Z a-z 0-9 - _ ."
+        )))
     }
 }
 

@@ -145,6 +145,11 @@ error_codes! {
         "The parameter <Name> is not valid: <reason>.",
         "A parameter is malformed; the message names it and says why."),
 
+    // --- ingestion endpoints (not RPC) ------------------------------------------------------
+    IngestTokenInvalid => ("InvalidIngestToken", 401, Gateway,
+        "The ingest token is missing or not valid.",
+        "`POST /v1/events` without `Authorization: Bearer <token>` naming a configured ingest token."),
+
     // --- server --------------------------------------------------------------------------
     InternalError => ("InternalError", 500, Gateway,
         "The request processing has failed due to some unknown error, exception or failure.",
@@ -154,9 +159,18 @@ error_codes! {
         "The server is shutting down, or its replay-protection memory is full; retry later."),
 
     // --- business errors (HTTP 200, Success:false) ---------------------------------------
-    OperationUnavailable => ("Operation.Unavailable", 200, Business,
-        "This operation is not available on this server yet.",
-        "The metrics engine behind the operation is not built into this server."),
+    CustSpaceInvalid => ("InvalidParameter.CustSpaceInvalid", 200, Business,
+        "The specified CustSpaceId does not exist.",
+        "No cust space with that id in the caller's account (another account's cust space answers the same)."),
+    PageInvalid => ("InvalidParameter.PageInvalid", 200, Business,
+        "The specified PageId does not exist in this cust space.",
+        "The page is not bound to the cust space (or, for `SyncMessageCampaign`, to any cust space of the caller's account)."),
+    AdAccountInvalid => ("InvalidParameter.AdAccountInvalid", 200, Business,
+        "The specified AdAccountId is not bound to this page.",
+        "The ad account is not bound to the page."),
+    CampaignInvalid => ("InvalidParameter.CampaignInvalid", 200, Business,
+        "The specified CampaignId does not exist.",
+        "No available campaign with that id under that cust space, page and ad account: unknown, deleted, or another account's."),
 }
 
 impl fmt::Display for ErrorCode {
@@ -218,6 +232,20 @@ impl ApiError {
 impl From<ErrorCode> for ApiError {
     fn from(code: ErrorCode) -> Self {
         ApiError::new(code)
+    }
+}
+
+impl From<store::StoreError> for ApiError {
+    /// Storage failures are the server's fault: logged in full here, answered as `InternalError`
+    /// (or `ServiceUnavailable` while shutting down) without internals on the wire.
+    fn from(e: store::StoreError) -> Self {
+        match e {
+            store::StoreError::Closed => ApiError::new(ErrorCode::ServiceUnavailable),
+            other => {
+                tracing::error!(error = %other, "storage failure");
+                ApiError::new(ErrorCode::InternalError)
+            }
+        }
     }
 }
 

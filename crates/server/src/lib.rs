@@ -7,9 +7,12 @@
 pub mod actions;
 pub mod config;
 pub mod errors;
+pub mod events_endpoint;
 pub mod gateway;
 pub mod identity;
+pub mod ingest;
 mod listener;
+pub mod tenants;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -22,11 +25,14 @@ use futures_util::FutureExt;
 
 pub use config::Config;
 use errors::{ApiError, ErrorCode};
+use events_endpoint::IngestTokens;
 use gateway::nonce::NonceCache;
 use gateway::response::{self, Format};
 use gateway::RawRequest;
 use identity::KeyDirectory;
 pub use listener::{RunningServer, ServerError};
+use store::Store;
+use tenants::Tenants;
 
 /// Per-connection facts the listener attaches to every request.
 #[derive(Debug, Clone, Copy)]
@@ -39,19 +45,51 @@ pub struct ConnectionInfo {
 pub struct AppState {
     pub config: Arc<Config>,
     keys: RwLock<Arc<KeyDirectory>>,
+    tenants: RwLock<Arc<Tenants>>,
+    ingest_tokens: RwLock<Arc<IngestTokens>>,
     pub nonces: NonceCache,
+    pub store: Arc<dyn Store>,
 }
 
 impl AppState {
-    /// Builds the state from a validated configuration.
-    pub fn new(config: Config) -> Result<Arc<AppState>, config::ConfigError> {
+    /// Builds the state from a validated configuration and an open store.
+    pub fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+    ) -> Result<Arc<AppState>, config::ConfigError> {
         let keys = KeyDirectory::from_config(&config)?;
+        let tenants = Tenants::from_config(&config);
         let nonces = NonceCache::new(config.server.nonce_capacity);
+        let ingest_tokens = IngestTokens::from_config(&config);
         Ok(Arc::new(AppState {
-            config: Arc::new(config),
             keys: RwLock::new(Arc::new(keys)),
+            config: Arc::new(config),
+            tenants: RwLock::new(Arc::new(tenants)),
+            ingest_tokens: RwLock::new(Arc::new(ingest_tokens)),
             nonces,
+            store,
         }))
+    }
+
+    /// The current tenant directory (swapped whole on reload).
+    pub fn tenants(&self) -> Arc<Tenants> {
+        self.tenants
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The current ingest tokens.
+    pub fn ingest_tokens(&self) -> Arc<IngestTokens> {
+        self.ingest_tokens
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Server time, unix milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        chrono::Utc::now().timestamp_millis()
     }
 
     /// The current key directory (swapped whole on reload).
@@ -69,6 +107,10 @@ impl AppState {
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route(
+            "/v1/events",
+            axum::routing::post(events_endpoint::post_events),
+        )
         .fallback(rpc)
         .with_state(state)
         // Backstop: a panic outside the RPC handler's own guard still answers with an envelope.

@@ -25,8 +25,8 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn state() -> Arc<AppState> {
-    AppState::new(common::test_config()).unwrap()
+fn state() -> (Arc<AppState>, tempfile::TempDir) {
+    common::test_state(common::test_config())
 }
 
 fn run(state: &Arc<AppState>, rt: &tokio::runtime::Runtime, raw: RawRequest) {
@@ -184,11 +184,15 @@ fn apply(mut raw: RawRequest, m: &Mutation) -> RawRequest {
     raw
 }
 
+/// One store for every case: opening one per case would dominate the run time.
+static STATE: std::sync::LazyLock<(Arc<AppState>, tempfile::TempDir)> =
+    std::sync::LazyLock::new(state);
+
 proptest! {
     #[test]
     fn arbitrary_requests_never_panic(raw in arbitrary_request()) {
         let rt = runtime();
-        run(&state(), &rt, raw);
+        run(&STATE.0, &rt, raw);
     }
 
     #[test]
@@ -205,6 +209,6 @@ proptest! {
         for m in &mutations {
             raw = apply(raw, m);
         }
-        run(&state(), &rt, raw);
+        run(&STATE.0, &rt, raw);
     }
 }

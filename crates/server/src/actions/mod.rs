@@ -1,5 +1,13 @@
 //! The operations, one file each, and the catalog the gateway dispatches on.
 
+mod create_message_campaign;
+mod delete_message_campaign;
+mod get_message_campaign_insights;
+mod list_message_campaign;
+mod list_page_ad_account;
+pub mod put_message_events;
+mod sync_message_campaign;
+
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -22,44 +30,24 @@ pub struct ActionSpec {
     pub ram_action: &'static str,
 }
 
-/// Every operation the gateway knows.
-pub static ACTIONS: &[ActionSpec] = &[
-    ActionSpec {
-        name: "GetMessageCampaignInsights",
-        version: CAMS_VERSION,
-        ram_action: "cams:GetMessageCampaignInsights",
-    },
-    ActionSpec {
-        name: "CreateMessageCampaign",
-        version: CAMS_VERSION,
-        ram_action: "cams:CreateMessageCampaign",
-    },
-    ActionSpec {
-        name: "ListMessageCampaign",
-        version: CAMS_VERSION,
-        ram_action: "cams:ListMessageCampaign",
-    },
-    ActionSpec {
-        name: "DeleteMessageCampaign",
-        version: CAMS_VERSION,
-        ram_action: "cams:DeleteMessageCampaign",
-    },
-    ActionSpec {
-        name: "SyncMessageCampaign",
-        version: CAMS_VERSION,
-        ram_action: "cams:SyncMessageCampaign",
-    },
-    ActionSpec {
-        name: "ListPageAdAccount",
-        version: CAMS_VERSION,
-        ram_action: "cams:ListPageAdAccount",
-    },
-    ActionSpec {
-        name: "PutMessageEvents",
-        version: CAMS_VERSION,
-        ram_action: "cams:PutMessageEvents",
-    },
-];
+macro_rules! catalog {
+    ($($name:literal),* $(,)?) => {
+        /// Every operation the gateway knows.
+        pub static ACTIONS: &[ActionSpec] = &[
+            $( ActionSpec { name: $name, version: CAMS_VERSION, ram_action: concat!("cams:", $name) }, )*
+        ];
+    };
+}
+
+catalog!(
+    "GetMessageCampaignInsights",
+    "CreateMessageCampaign",
+    "ListMessageCampaign",
+    "DeleteMessageCampaign",
+    "SyncMessageCampaign",
+    "ListPageAdAccount",
+    "PutMessageEvents",
+);
 
 /// Finds an operation: an unknown version is `InvalidVersion`; a known version without that
 /// action is `InvalidAction.NotFound`.
@@ -75,10 +63,24 @@ pub fn lookup(action: &str, version: &str) -> Result<&'static ActionSpec, ApiErr
 
 /// Runs an authenticated request.
 pub async fn dispatch(
-    _state: &Arc<AppState>,
-    _req: &Authenticated,
+    state: &Arc<AppState>,
+    req: &Authenticated,
 ) -> Result<Map<String, Value>, ApiError> {
-    Err(ErrorCode::OperationUnavailable.into())
+    match req.action.name {
+        "GetMessageCampaignInsights" => get_message_campaign_insights::handle(state, req),
+        "CreateMessageCampaign" => create_message_campaign::handle(state, req).await,
+        "ListMessageCampaign" => list_message_campaign::handle(state, req),
+        "DeleteMessageCampaign" => delete_message_campaign::handle(state, req).await,
+        "SyncMessageCampaign" => sync_message_campaign::handle(state, req).await,
+        "ListPageAdAccount" => list_page_ad_account::handle(state, req),
+        "PutMessageEvents" => put_message_events::handle(state, req).await,
+        _ => Err(ErrorCode::InvalidActionNotFound.into()),
+    }
+}
+
+/// A JSON object from pairs.
+fn object<I: IntoIterator<Item = (&'static str, Value)>>(pairs: I) -> Map<String, Value> {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
 #[cfg(test)]
@@ -92,6 +94,12 @@ mod tests {
                 .unwrap()
                 .name,
             "GetMessageCampaignInsights"
+        );
+        assert_eq!(
+            lookup("GetMessageCampaignInsights", CAMS_VERSION)
+                .unwrap()
+                .ram_action,
+            "cams:GetMessageCampaignInsights"
         );
         assert_eq!(
             lookup("GetMessageCampaignInsights", "2019-01-01")

@@ -53,6 +53,8 @@ pub struct Authenticated {
     pub request_id: String,
     pub peer: SocketAddr,
     pub secure: bool,
+    /// Whether the request was signed with V3 (whose signature covers the body).
+    pub body_signed: bool,
 }
 
 /// The signature scheme a request uses.
@@ -348,6 +350,7 @@ fn authenticate(
         request_id: request_id.to_string(),
         peer: raw.peer,
         secure: raw.secure,
+        body_signed: matches!(scheme, Scheme::V3(_)),
     })
 }
 

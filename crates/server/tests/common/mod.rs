@@ -3,8 +3,11 @@
 
 use std::net::SocketAddr;
 
+use std::sync::Arc;
+
 use acs_client::{Client, Credentials, SignatureScheme};
 use server::{AppState, Config, RunningServer};
+use store::sqlite::{SqliteOptions, SqliteStore};
 
 pub const ACCOUNT: &str = "1234567890123456";
 pub const KEY_ID: &str = "LTAI5tTestKey00000000001";
@@ -38,13 +41,29 @@ status = "Inactive"
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    pub state: Arc<AppState>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+/// A state over a fresh store in a temporary directory.
+pub fn test_state(config: Config) -> (Arc<AppState>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(
+        dir.path(),
+        SqliteOptions {
+            engine: config.engine_config(),
+            ..SqliteOptions::default()
+        },
+    )
+    .expect("store");
+    (AppState::new(config, Arc::new(store)).expect("state"), dir)
 }
 
 impl TestServer {
     pub async fn start(config: Config) -> TestServer {
-        let state = AppState::new(config).expect("state");
-        let server = RunningServer::bind(state, "127.0.0.1:0".parse().unwrap())
+        let (state, dir) = test_state(config);
+        let server = RunningServer::bind(state.clone(), "127.0.0.1:0".parse().unwrap())
             .await
             .expect("bind");
         let addr = server.local_addr();
@@ -54,7 +73,9 @@ impl TestServer {
         }));
         TestServer {
             addr,
+            state,
             shutdown: Some(tx),
+            _dir: dir,
         }
     }
 

@@ -1,0 +1,90 @@
+//! `GetMessageCampaignInsights`: the campaign's marketing-message metrics.
+//!
+//! Required: `CustSpaceId`, `PageId`, `AdAccountId`, `CampaignId`. Extensions (absent: exactly the
+//! documented behaviour): `DateStart`, `DateStop`, `TimeIncrement`, `Breakdowns=country`, `Fields`.
+
+use std::sync::Arc;
+
+use insights::{Breakdown, ExtraFields, Query, TimeIncrement};
+use serde_json::{Map, Value};
+use store::CampaignStatus;
+
+use crate::errors::{ApiError, ErrorCode};
+use crate::gateway::Authenticated;
+use crate::AppState;
+
+pub fn handle(state: &Arc<AppState>, req: &Authenticated) -> Result<Map<String, Value>, ApiError> {
+    let p = &req.params;
+    let cust_space_id = p.required("CustSpaceId")?;
+    let page_id = p.required("PageId")?;
+    let ad_account_id = p.required("AdAccountId")?;
+    let campaign_id = p.required("CampaignId")?;
+    // Malformed extensions are refused before any lookup, so their errors do not depend on data.
+    let increment = match p.optional("TimeIncrement") {
+        Some(v) => v.parse::<TimeIncrement>().map_err(|_| {
+            ApiError::invalid_parameter(
+                "TimeIncrement",
+                "it must be all_days, monthly or a number of days from 1 to 90",
+            )
+        })?,
+        None => TimeIncrement::AllDays,
+    };
+    let breakdown = match p.optional("Breakdowns") {
+        Some(v) => v.parse::<Breakdown>().map_err(|_| {
+            ApiError::invalid_parameter("Breakdowns", "the only breakdown is country")
+        })?,
+        None => Breakdown::None,
+    };
+    let extra = match p.optional("Fields") {
+        Some(v) => ExtraFields::parse(v).map_err(|e| ApiError::invalid_parameter("Fields", e))?,
+        None => ExtraFields::default(),
+    };
+
+    let account = req.caller.account_uid();
+    let tenants = state.tenants();
+    let ad_account = tenants.ad_account(account, cust_space_id, page_id, ad_account_id)?;
+    let campaign = state
+        .store
+        .campaign(campaign_id)
+        .filter(|c| {
+            c.status == CampaignStatus::Available
+                && c.placement.account_uid == account
+                && c.placement.cust_space_id == cust_space_id
+                && c.placement.page_id == page_id
+                && c.placement.ad_account_id == ad_account_id
+        })
+        .ok_or(ApiError::new(ErrorCode::CampaignInvalid))?;
+
+    let first_event = state.store.first_event_ms(account, campaign_id);
+    let default = insights::default_range(
+        campaign.create_time_ms,
+        first_event,
+        state.now_ms(),
+        ad_account.timezone,
+    );
+    let range =
+        insights::parse_date_range(p.optional("DateStart"), p.optional("DateStop"), default)
+            .map_err(|e| ApiError::invalid_parameter(e.param(), e))?;
+    let query = Query {
+        tz: ad_account.timezone,
+        currency: ad_account.currency,
+        range,
+        increment,
+        breakdown,
+    };
+    let rows = state.store.insights(account, campaign_id, &query);
+    let data: Vec<Value> = rows
+        .iter()
+        .map(|row| {
+            let formatted = row.format(&ad_account.currency);
+            Value::Object(
+                formatted
+                    .wire_fields_with(&extra)
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), Value::String(v)))
+                    .collect(),
+            )
+        })
+        .collect();
+    Ok(super::object([("Data", Value::Array(data))]))
+}

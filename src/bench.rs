@@ -1,0 +1,278 @@
+//! `cams-insights bench`: the deterministic workload and the in-process measurements of
+//! `performance.md` (P1 query cost, P3 import rate, P5 memory, P6 restart). Results are printed
+//! as a table and written as JSON (`--json PATH`) for comparison across commits. Nothing here
+//! asserts a timing: it measures and reports.
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use insights::{
+    Breakdown, Currency, DateRange, Engine, EngineConfig, Query, RateCard, TimeIncrement,
+};
+use serde_json::json;
+use store::sqlite::{SqliteOptions, SqliteStore};
+use store::Store;
+
+use crate::workload::{self, WorkloadSpec};
+
+/// 2025-07-01T00:00:00Z: the benchmark month.
+const BENCH_START_MS: i64 = 1_751_328_000_000;
+/// The campaign the benchmarks query.
+pub const BENCH_CAMPAIGN: &str = "120200000000000001";
+const BENCH_ACCOUNT: &str = "1000000000000001";
+
+#[derive(clap::Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Write the deterministic workload as native NDJSON.
+    Gen(GenArgs),
+    /// P1 (and P5's engine share): in-process insights query time at several campaign sizes.
+    Query(QueryArgs),
+    /// P3, P5, P6: durable bulk import of an NDJSON file into a fresh data directory, memory, and
+    /// restart time with identical answers.
+    Import(ImportArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct GenArgs {
+    #[arg(long)]
+    messages: u64,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Number of campaigns the messages are spread over.
+    #[arg(long, default_value_t = 1)]
+    campaigns: u32,
+    /// Output file (default: standard output).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct QueryArgs {
+    /// Campaign sizes in messages, comma-separated.
+    #[arg(long, default_value = "1000,100000,1000000", value_delimiter = ',')]
+    sizes: Vec<u64>,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Queries timed per size.
+    #[arg(long, default_value_t = 20_000)]
+    iterations: u32,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    /// The NDJSON file (from `bench gen`).
+    #[arg(long)]
+    file: PathBuf,
+    /// Data directory to import into (default: a fresh temporary one, removed afterwards).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    #[arg(long, default_value_t = 50_000)]
+    batch: usize,
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Gen(a) => gen(a),
+        BenchCommand::Query(a) => query(a),
+        BenchCommand::Import(a) => import(a),
+    }
+}
+
+fn spec(messages: u64, seed: u64, campaigns: u32) -> WorkloadSpec {
+    WorkloadSpec {
+        messages,
+        seed,
+        campaigns: (0..u64::from(campaigns.max(1)))
+            .map(|i| format!("{}", 120_200_000_000_000_001u64 + i))
+            .collect(),
+        start_ms: BENCH_START_MS,
+    }
+}
+
+fn gen(a: GenArgs) -> anyhow::Result<()> {
+    let out: Box<dyn Write> = match &a.out {
+        Some(p) => {
+            Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)
+        }
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut w = BufWriter::with_capacity(1 << 20, out);
+    let mut result = Ok(());
+    let mut count = 0u64;
+    workload::generate(&spec(a.messages, a.seed, a.campaigns), |e| {
+        if result.is_ok() {
+            count += 1;
+            let mut line = insights::to_native_line(&e);
+            line.push('\n');
+            result = w.write_all(line.as_bytes());
+        }
+    });
+    result?;
+    w.flush()?;
+    if a.out.is_some() {
+        eprintln!("{count} events for {} messages", a.messages);
+    }
+    Ok(())
+}
+
+/// The benchmark's query: the documented default shape over the benchmark month.
+pub fn bench_query() -> Query {
+    Query {
+        tz: chrono_tz::America::New_York,
+        currency: Currency::from_code("USD").expect("USD"),
+        range: DateRange::new(
+            chrono::NaiveDate::from_ymd_opt(2025, 6, 30).expect("date"),
+            chrono::NaiveDate::from_ymd_opt(2025, 7, 31).expect("date"),
+        )
+        .expect("range"),
+        increment: TimeIncrement::AllDays,
+        breakdown: Breakdown::None,
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Resident memory of this process, bytes (Linux; 0 elsewhere).
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn query(a: QueryArgs) -> anyhow::Result<()> {
+    let q = bench_query();
+    let rates = RateCard::empty();
+    let mut results = Vec::new();
+    println!(
+        "{:>10} {:>10} {:>12} {:>10} {:>10} {:>10} {:>12}",
+        "messages", "events", "apply ev/s", "q median", "q p99", "q max", "heap B/msg"
+    );
+    for &size in &a.sizes {
+        let mut engine = Engine::new(EngineConfig::default());
+        let mut events = 0u64;
+        let started = Instant::now();
+        workload::generate(&spec(size, a.seed, 1), |e| {
+            events += 1;
+            engine.apply(&e);
+        });
+        let apply_secs = started.elapsed().as_secs_f64();
+        // Warm up, then time each query.
+        for _ in 0..100 {
+            std::hint::black_box(engine.query(BENCH_CAMPAIGN, &q, &rates));
+        }
+        let mut times = Vec::with_capacity(a.iterations as usize);
+        for _ in 0..a.iterations {
+            let t = Instant::now();
+            std::hint::black_box(engine.query(BENCH_CAMPAIGN, &q, &rates));
+            times.push(t.elapsed());
+        }
+        times.sort();
+        let (median, p99, max) = (
+            percentile(&times, 0.5),
+            percentile(&times, 0.99),
+            times[times.len() - 1],
+        );
+        let heap = engine.heap_bytes_estimate() as f64 / engine.message_count().max(1) as f64;
+        println!(
+            "{:>10} {:>10} {:>12.0} {:>8.2}µs {:>8.2}µs {:>8.2}µs {:>12.1}",
+            size,
+            events,
+            events as f64 / apply_secs,
+            median.as_secs_f64() * 1e6,
+            p99.as_secs_f64() * 1e6,
+            max.as_secs_f64() * 1e6,
+            heap
+        );
+        results.push(json!({
+            "messages": size, "events": events, "apply_events_per_sec": events as f64 / apply_secs,
+            "query_median_us": median.as_secs_f64() * 1e6, "query_p99_us": p99.as_secs_f64() * 1e6,
+            "query_max_us": max.as_secs_f64() * 1e6, "engine_heap_bytes_per_message": heap,
+        }));
+    }
+    if let (Some(first), Some(last)) = (results.first(), results.last()) {
+        let ratio = last["query_median_us"].as_f64().unwrap_or(0.0)
+            / first["query_median_us"].as_f64().unwrap_or(1.0);
+        println!("P1: median at the largest size / at the smallest = {ratio:.2} (target ≤ 2), largest median {:.2} µs (target ≤ 50)",
+            last["query_median_us"].as_f64().unwrap_or(0.0));
+    }
+    if let Some(path) = a.json {
+        std::fs::write(
+            &path,
+            serde_json::to_vec_pretty(&json!({"scenario": "query", "results": results}))?,
+        )?;
+    }
+    Ok(())
+}
+
+fn import(a: ImportArgs) -> anyhow::Result<()> {
+    let temp;
+    let dir = match &a.data_dir {
+        Some(d) => d.clone(),
+        None => {
+            temp = tempfile::tempdir()?;
+            temp.path().join("data")
+        }
+    };
+    let rss_before = rss_bytes();
+    let file =
+        std::fs::File::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
+    let store = SqliteStore::open(&dir, SqliteOptions::default())?;
+    let bar = indicatif::ProgressBar::hidden();
+    let summary = crate::import::import_offline(&store, BENCH_ACCOUNT, file, a.batch, 10, &bar)?;
+    let stats = store.stats();
+    let rss_after = rss_bytes();
+    let q = bench_query();
+    let answer = store.insights(BENCH_ACCOUNT, BENCH_CAMPAIGN, &q);
+    let rate = summary.accepted as f64 / summary.seconds;
+    println!("P3 import: {summary}");
+    let per_message = (rss_after.saturating_sub(rss_before)) as f64 / stats.messages.max(1) as f64;
+    println!(
+        "P5 memory: {} messages, RSS {:.1} MiB (+{:.1} MiB), {:.1} B/message resident, engine estimate {:.1} B/message",
+        stats.messages,
+        rss_after as f64 / 1048576.0,
+        (rss_after.saturating_sub(rss_before)) as f64 / 1048576.0,
+        per_message,
+        stats.engine_heap_bytes as f64 / stats.messages.max(1) as f64
+    );
+    let t = Instant::now();
+    store.close();
+    let close_secs = t.elapsed().as_secs_f64();
+    drop(store);
+    let t = Instant::now();
+    let reopened = SqliteStore::open(&dir, SqliteOptions::default())?;
+    let reopen_secs = t.elapsed().as_secs_f64();
+    let same = reopened.insights(BENCH_ACCOUNT, BENCH_CAMPAIGN, &q) == answer;
+    println!(
+        "P6 restart: checkpoint on close {close_secs:.2} s; reopen to serving {reopen_secs:.2} s; identical answers: {same}"
+    );
+    anyhow::ensure!(same, "answers differ after restart");
+    if let Some(path) = a.json {
+        std::fs::write(
+            &path,
+            serde_json::to_vec_pretty(&json!({
+                "scenario": "import",
+                "events": summary.accepted, "lines": summary.lines, "seconds": summary.seconds, "events_per_sec": rate,
+                "messages": stats.messages, "rss_bytes": rss_after, "rss_bytes_per_message": per_message,
+                "engine_heap_bytes_per_message": stats.engine_heap_bytes as f64 / stats.messages.max(1) as f64,
+                "checkpoint_on_close_sec": close_secs, "reopen_sec": reopen_secs, "identical_after_restart": same,
+            }))?,
+        )?;
+    }
+    Ok(())
+}

@@ -5,6 +5,7 @@ mod connect;
 mod demo;
 mod import;
 mod query_cmd;
+mod reference_data;
 mod serve;
 mod workload;
 
@@ -27,6 +28,10 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Import native NDJSON events, offline into a data directory or into a running server.
     Import(import::ImportArgs),
+    /// Import a recipient directory (recipient,country CSV) into a data directory.
+    ImportRecipients(reference_data::RecipientsArgs),
+    /// Import a rate card (Meta's CSV layout) into a data directory.
+    ImportRates(reference_data::RatesArgs),
     /// Print a campaign's insights from a running server.
     Query(query_cmd::QueryArgs),
     /// Benchmarks: the deterministic workload and the measurements of performance.md.
@@ -41,6 +46,8 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Import(args) => import::run(args),
         Command::Query(args) => query_cmd::run(args),
+        Command::ImportRecipients(args) => reference_data::recipients(args),
+        Command::ImportRates(args) => reference_data::rates(args),
         Command::Bench(cmd) => bench::run(cmd),
     };
     match result {

@@ -27,6 +27,10 @@ pub struct ServeArgs {
     /// Where --demo writes the endpoint, keys and ids as JSON (default: DATA_DIR/demo.json).
     #[arg(long)]
     demo_file: Option<PathBuf>,
+    /// Write `{"endpoint":"host:port"}` here once the server accepts connections (for scripts
+    /// that start it with port 0).
+    #[arg(long)]
+    endpoint_file: Option<PathBuf>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -73,7 +77,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(state, listen, demo, args.demo_file, campaign_id))?;
+    runtime.block_on(serve(
+        state,
+        listen,
+        demo,
+        args.demo_file,
+        args.endpoint_file,
+        campaign_id,
+    ))?;
     // Leave a checkpoint so the next start replays nothing.
     store.close();
     tracing::info!("stopped");
@@ -85,6 +96,7 @@ async fn serve(
     listen: SocketAddr,
     demo: Option<demo::Demo>,
     demo_file: Option<PathBuf>,
+    endpoint_file: Option<PathBuf>,
     campaign_id: Option<String>,
 ) -> anyhow::Result<()> {
     let server = RunningServer::bind(state, listen).await?;
@@ -92,6 +104,14 @@ async fn serve(
     tracing::info!(endpoint = %local, "listening");
 
     let accepting = tokio::spawn(server.run(shutdown_signal()));
+    if let Some(path) = &endpoint_file {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(
+            &tmp,
+            serde_json::json!({ "endpoint": local.to_string() }).to_string(),
+        )?;
+        std::fs::rename(&tmp, path)?;
+    }
     if let Some(demo) = &demo {
         let path = demo_file
             .clone()

@@ -59,19 +59,36 @@ pub async fn post_events(State(state): State<Arc<AppState>>, request: Request) -
         .headers()
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(|v| {
+            // The scheme name is case-insensitive (RFC 9110).
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
         .unwrap_or("");
     let account = match state.ingest_tokens().account_of(presented) {
         Some(a) => a.to_string(),
         None => return fail(ErrorCode::IngestTokenInvalid.into()),
     };
+    if !crate::ingest::is_ndjson(
+        request
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+    ) {
+        return fail(ApiError::invalid_parameter(
+            "Content-Type",
+            "the body must be application/x-ndjson",
+        ));
+    }
     let limit = state.config.server.max_ingest_body_bytes;
     let body: Body = request.into_body();
     let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
         Err(_) => return fail(ErrorCode::RequestTooLarge.into()),
     };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return fail(ApiError::invalid_parameter("body", "it holds no events"));
+    }
     match crate::ingest::ingest(&state, &account, &bytes).await {
         Ok(report) => response::success(
             Format::Json,

@@ -55,6 +55,19 @@ impl IngestReport {
     }
 }
 
+/// Whether a content type announces NDJSON (`application/x-ndjson`, or the JSON Lines names).
+pub fn is_ndjson(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|ct| {
+        let ct = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        ct == "application/x-ndjson" || ct == "application/jsonl" || ct == "application/json-lines"
+    })
+}
+
 /// Parses and checks every line; returns the good events and the report of the bad ones.
 pub fn parse_body(state: &AppState, account: &str, body: &[u8]) -> (Vec<Event>, IngestReport) {
     let mut report = IngestReport::default();

@@ -111,6 +111,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/events",
             axum::routing::post(events_endpoint::post_events),
         )
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(rpc)
         .with_state(state)
         // Backstop: a panic outside the RPC handler's own guard still answers with an envelope.
@@ -123,6 +124,19 @@ async fn healthz() -> impl IntoResponse {
     (
         [(http::header::CONTENT_TYPE, "application/json")],
         r#"{"status":"ok"}"#,
+    )
+}
+
+/// A route called with a method it does not serve: the envelope, never an empty 405.
+async fn method_not_allowed(State(state): State<Arc<AppState>>) -> Response {
+    let request_id = response::new_request_id();
+    response::error(
+        Format::Json,
+        None,
+        &request_id,
+        &state.config.server.host_id,
+        &ApiError::new(ErrorCode::UnsupportedHttpMethod),
+        None,
     )
 }
 

@@ -33,6 +33,7 @@ macro_rules! store_conformance_tests {
             rate_cards_price_unpriced_messages,
             sync_registers_campaigns_from_events,
             concurrent_appends_all_land,
+            concurrent_deletes_succeed_once,
         );
     };
     (@tests $open:expr; $($name:ident),* $(,)?) => {
@@ -501,4 +502,19 @@ pub fn concurrent_appends_all_land(open: Opener, dir: &Path) {
         s.insights(ACCOUNT, "120200000000000012", &q),
         reference(&evs, &[], "120200000000000012", &q, &RateCard::empty())
     );
+}
+
+pub fn concurrent_deletes_succeed_once(open: Opener, dir: &Path) {
+    let s: std::sync::Arc<dyn Store> = std::sync::Arc::from(open(dir));
+    let c = wait(s.create_campaign(new_campaign(ACCOUNT, "p1", "Once", 1))).unwrap();
+    // Submitted together, so a group-committing backend sees them in one transaction.
+    let pending: Vec<_> = (0..16)
+        .map(|_| s.delete_campaign(ACCOUNT, &c.campaign_id))
+        .collect();
+    let wins = pending
+        .into_iter()
+        .map(|p| wait(p).unwrap())
+        .filter(|won| *won)
+        .count();
+    assert_eq!(wins, 1, "exactly one delete wins");
 }

@@ -643,7 +643,9 @@ fn run_group(conn: &mut Connection, shared: &Shared, ops: Vec<Op>) -> Vec<Staged
         }
     };
     let mut staged = Vec::with_capacity(ops.len());
-    let mut new_ids: HashSet<String> = HashSet::new();
+    // Campaign ids created, synced or deleted earlier in this group: the in-memory map only
+    // learns of them after the commit, so the group keeps its own record.
+    let mut touched_ids: HashSet<String> = HashSet::new();
     let mut seq = shared.last_seq.load(Ordering::Relaxed);
     let mut pending_pages: Vec<((String, String), String)> = Vec::new();
     for op in ops {
@@ -652,7 +654,7 @@ fn run_group(conn: &mut Connection, shared: &Shared, ops: Vec<Op>) -> Vec<Staged
             shared,
             op,
             &mut seq,
-            &mut new_ids,
+            &mut touched_ids,
             &mut pending_pages,
         ));
     }
@@ -682,7 +684,7 @@ fn stage(
     shared: &Shared,
     op: Op,
     seq: &mut u64,
-    new_ids: &mut HashSet<String>,
+    touched_ids: &mut HashSet<String>,
     pending_pages: &mut Vec<((String, String), String)>,
 ) -> Staged {
     match op {
@@ -771,7 +773,7 @@ fn stage(
         }
         Op::Create { new, reply } => {
             let campaigns = read(&shared.campaigns);
-            let id = new_campaign_id(|id| campaigns.contains_key(id) || new_ids.contains(id));
+            let id = new_campaign_id(|id| campaigns.contains_key(id) || touched_ids.contains(id));
             drop(campaigns);
             let campaign = Campaign {
                 campaign_id: id.clone(),
@@ -784,7 +786,7 @@ fn stage(
             };
             match schema::insert_campaign(tx, &campaign) {
                 Ok(()) => {
-                    new_ids.insert(id);
+                    touched_ids.insert(id);
                     Staged::Campaigns {
                         campaigns: vec![campaign],
                         reply: CampaignReply::One(reply),
@@ -806,7 +808,8 @@ fn stage(
             let pages = read(&shared.campaign_pages);
             let mut registered = Vec::new();
             for id in candidates {
-                if campaigns.contains_key(&id) || new_ids.contains(&id) || !is_campaign_id(&id) {
+                if campaigns.contains_key(&id) || touched_ids.contains(&id) || !is_campaign_id(&id)
+                {
                     continue;
                 }
                 let hinted = pages.get(&(placement.account_uid.clone(), id.clone()));
@@ -830,7 +833,7 @@ fn stage(
                 }
             }
             for c in &registered {
-                new_ids.insert(c.campaign_id.clone());
+                touched_ids.insert(c.campaign_id.clone());
             }
             Staged::Campaigns {
                 campaigns: registered,
@@ -842,6 +845,13 @@ fn stage(
             campaign_id,
             reply,
         } => {
+            if touched_ids.contains(&campaign_id) {
+                // Deleted by an earlier operation of this same group.
+                return Staged::Deleted {
+                    campaign: None,
+                    reply,
+                };
+            }
             let current = read(&shared.campaigns).get(&campaign_id).cloned();
             let target = current.filter(|c| {
                 c.placement.account_uid == account && c.status == CampaignStatus::Available
@@ -857,10 +867,13 @@ fn stage(
                 "UPDATE campaigns SET status = ?1 WHERE campaign_id = ?2",
                 params![campaign.status.as_str(), campaign.campaign_id],
             ) {
-                Ok(_) => Staged::Deleted {
-                    campaign: Some(campaign),
-                    reply,
-                },
+                Ok(_) => {
+                    touched_ids.insert(campaign.campaign_id.clone());
+                    Staged::Deleted {
+                        campaign: Some(campaign),
+                        reply,
+                    }
+                }
                 Err(e) => fail(reply, e.into()),
             }
         }

@@ -13,6 +13,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use server::config::{
     AccessKeyConfig, AccountConfig, AdAccountConfig, CustSpaceConfig, KeyStatus, PageConfig,
+    RoleConfig, SecretConfig, TlsConfig, UserConfig,
 };
 use server::Config;
 use store::{BudgetType, NewCampaign, Placement, Store};
@@ -33,9 +34,11 @@ pub struct Demo {
 }
 
 /// What the demo created besides its configuration.
-#[derive(Serialize, Deserialize)]
-struct DemoIds {
-    campaign_id: String,
+#[derive(Serialize, Deserialize, Default)]
+pub struct DemoIds {
+    pub campaign_id: String,
+    #[serde(default)]
+    pub other_campaign_id: String,
 }
 
 /// Random characters from `alphabet`, from the OS's CSPRNG (rejection sampling, so uniform).
@@ -59,7 +62,11 @@ const DIGITS: &[u8] = b"0123456789";
 const LOWER_ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 
 /// Loads the demo from `data_dir` if one was created there, else creates it.
-pub fn prepare(data_dir: Option<PathBuf>, config_override: Option<&Path>) -> anyhow::Result<Demo> {
+pub fn prepare(
+    data_dir: Option<PathBuf>,
+    config_override: Option<&Path>,
+    tls: bool,
+) -> anyhow::Result<Demo> {
     let data_dir = match data_dir {
         Some(dir) => dir,
         None => {
@@ -89,13 +96,137 @@ pub fn prepare(data_dir: Option<PathBuf>, config_override: Option<&Path>) -> any
         "{} is not a demo configuration (it needs an account with a key and a cust space)",
         config_path.display()
     );
+    if config_override.is_none() && complete(&mut config) {
+        // A demo directory from an earlier version: add what this version's demo has.
+        write_private(&config_path, config.to_toml().as_bytes())?;
+    }
+    if tls {
+        config.server.tls = Some(demo_tls(&data_dir)?);
+    }
     config.storage.data_dir = Some(data_dir.clone());
     Ok(Demo { config, data_dir })
 }
 
+fn new_key() -> AccessKeyConfig {
+    AccessKeyConfig {
+        id: format!("LTAI{}", random_string(ALNUM, 20)),
+        secret: Some(random_string(ALNUM, 30)),
+        secret_env: None,
+        status: KeyStatus::Active,
+    }
+}
+
+/// The demo role: the demo account's root may assume it; it may do everything in CAMS.
+const DEMO_ROLE: &str = "CamsDemoAdmin";
+/// The demo's read-only RAM user.
+const DEMO_READONLY_USER: &str = "readonly";
+
+/// Adds what a demo needs beyond the first account's key and tenant: the read-only user, the
+/// role, the second account, the STS key. Returns whether anything was added.
+fn complete(config: &mut Config) -> bool {
+    let mut changed = false;
+    if config.sts.signing_key.is_none() {
+        config.sts.signing_key = Some(SecretConfig {
+            value: Some(random_string(ALNUM, 40)),
+            env: None,
+        });
+        changed = true;
+    }
+    let uid = config.accounts[0].uid.clone();
+    let first = &mut config.accounts[0];
+    if !first.users.iter().any(|u| u.name == DEMO_READONLY_USER) {
+        first.users.push(UserConfig {
+            name: DEMO_READONLY_USER.into(),
+            policies: vec!["AliyunCamsReadOnlyAccess".into()],
+            groups: Vec::new(),
+            access_keys: vec![new_key()],
+        });
+        changed = true;
+    }
+    if !first.roles.iter().any(|r| r.name == DEMO_ROLE) {
+        first.roles.push(RoleConfig {
+            name: DEMO_ROLE.into(),
+            trust_policy: format!(
+                r#"{{"Version":"1","Statement":[{{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{{"RAM":["acs:ram::{uid}:root"]}}}}]}}"#
+            ),
+            policies: vec!["AliyunCamsFullAccess".into()],
+            max_session_duration: 3600,
+        });
+        changed = true;
+    }
+    if config.accounts.len() < 2 {
+        config.accounts.push(AccountConfig {
+            uid: format!("2{}", random_string(DIGITS, 15)),
+            name: "other tenant".into(),
+            access_keys: vec![new_key()],
+            policies: Vec::new(),
+            users: Vec::new(),
+            groups: Vec::new(),
+            roles: Vec::new(),
+            ingest_tokens: Vec::new(),
+            cust_spaces: vec![CustSpaceConfig {
+                id: format!("cams-{}", random_string(LOWER_ALNUM, 6)),
+                name: "Other shop".into(),
+                pages: vec![PageConfig {
+                    id: format!("1{}", random_string(DIGITS, 14)),
+                    name: "Other shop page".into(),
+                    ad_accounts: vec![AdAccountConfig {
+                        id: format!("2{}", random_string(DIGITS, 14)),
+                        name: "Other ad account".into(),
+                        currency: "EUR".into(),
+                        timezone: "Europe/Berlin".into(),
+                    }],
+                }],
+            }],
+        });
+        changed = true;
+    }
+    changed
+}
+
+/// A CA and a server certificate for 127.0.0.1 and localhost, made once per demo directory.
+fn demo_tls(data_dir: &Path) -> anyhow::Result<TlsConfig> {
+    let dir = data_dir.join("tls");
+    let (ca_file, cert_file, key_file) = (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    );
+    if !(ca_file.exists() && cert_file.exists() && key_file.exists()) {
+        std::fs::create_dir_all(&dir)?;
+        let ca_key = rcgen::KeyPair::generate()?;
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "cams-insights demo CA");
+        ca_params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+        ];
+        let ca_cert = ca_params.self_signed(&ca_key)?;
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let server_key = rcgen::KeyPair::generate()?;
+        let mut params =
+            rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "localhost");
+        let cert = params.signed_by(&server_key, &issuer)?;
+        std::fs::write(&ca_file, ca_cert.pem())?;
+        std::fs::write(&cert_file, cert.pem())?;
+        write_private(&key_file, server_key.serialize_pem().as_bytes())?;
+    }
+    Ok(TlsConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        cert_file,
+        key_file,
+    })
+}
+
 fn fresh_config() -> Config {
     let uid = format!("1{}", random_string(DIGITS, 15));
-    Config {
+    let mut config = Config {
         accounts: vec![AccountConfig {
             uid,
             name: "demo".into(),
@@ -105,6 +236,10 @@ fn fresh_config() -> Config {
                 secret_env: None,
                 status: KeyStatus::Active,
             }],
+            policies: Vec::new(),
+            users: Vec::new(),
+            groups: Vec::new(),
+            roles: Vec::new(),
             ingest_tokens: Vec::new(),
             cust_spaces: vec![CustSpaceConfig {
                 id: format!("cams-{}", random_string(LOWER_ALNUM, 6)),
@@ -123,7 +258,9 @@ fn fresh_config() -> Config {
             }],
         }],
         ..Config::default()
-    }
+    };
+    complete(&mut config);
+    config
 }
 
 /// Writes a file readable by its owner only (it holds secrets), atomically.
@@ -148,22 +285,6 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The demo file: what a client (or `shared/conformance/sdk_smoke.py`) needs to connect.
-#[derive(Serialize)]
-struct DemoFile<'a> {
-    endpoint: String,
-    access_key_id: &'a str,
-    access_key_secret: String,
-    account_uid: &'a str,
-    cust_space_id: &'a str,
-    page_id: &'a str,
-    ad_account_id: &'a str,
-    ad_account_currency: &'a str,
-    ad_account_timezone: &'a str,
-    campaign_id: &'a str,
-    data_dir: String,
-}
-
 impl Demo {
     fn account(&self) -> &AccountConfig {
         &self.config.accounts[0]
@@ -175,14 +296,44 @@ impl Demo {
         (cs, page, &page.ad_accounts[0])
     }
 
-    /// Creates and seeds the demo campaign the first time; returns its id.
-    pub fn ensure_seeded(&self, store: &dyn Store) -> anyhow::Result<String> {
+    /// Creates and seeds the demo campaign the first time, and the second account's campaign; returns
+    /// their ids.
+    pub fn ensure_seeded(&self, store: &dyn Store) -> anyhow::Result<DemoIds> {
         let ids_path = self.data_dir.join(DEMO_IDS);
-        if let Ok(text) = std::fs::read_to_string(&ids_path) {
-            let ids: DemoIds = serde_json::from_str(&text)
-                .with_context(|| format!("reading {}", ids_path.display()))?;
-            return Ok(ids.campaign_id);
+        let mut ids: DemoIds = match std::fs::read_to_string(&ids_path) {
+            Ok(text) => serde_json::from_str(&text)
+                .with_context(|| format!("reading {}", ids_path.display()))?,
+            Err(_) => DemoIds::default(),
+        };
+        let before = serde_json::to_string(&ids)?;
+        if ids.campaign_id.is_empty() {
+            ids.campaign_id = self.seed_main_campaign(store)?;
         }
+        if ids.other_campaign_id.is_empty() {
+            let other = &self.config.accounts[1];
+            let cs = &other.cust_spaces[0];
+            let page = &cs.pages[0];
+            let campaign = store::wait(store.create_campaign(NewCampaign {
+                placement: Placement {
+                    account_uid: other.uid.clone(),
+                    cust_space_id: cs.id.clone(),
+                    page_id: page.id.clone(),
+                    ad_account_id: page.ad_accounts[0].id.clone(),
+                },
+                name: "Other tenant's campaign".into(),
+                budget_type: BudgetType::Daily,
+                budget: 10_000,
+                create_time_ms: chrono::Utc::now().timestamp_millis(),
+            }))?;
+            ids.other_campaign_id = campaign.campaign_id;
+        }
+        if serde_json::to_string(&ids)? != before {
+            write_private(&ids_path, &serde_json::to_vec_pretty(&ids)?)?;
+        }
+        Ok(ids)
+    }
+
+    fn seed_main_campaign(&self, store: &dyn Store) -> anyhow::Result<String> {
         let (cs, page, ad) = self.placement();
         let now = chrono::Utc::now().timestamp_millis();
         let started = std::time::Instant::now();
@@ -228,10 +379,6 @@ impl Demo {
         for p in pending {
             store::wait(p)?;
         }
-        let ids = DemoIds {
-            campaign_id: campaign.campaign_id.clone(),
-        };
-        write_private(&ids_path, &serde_json::to_vec_pretty(&ids)?)?;
         tracing::info!(
             campaign_id = %campaign.campaign_id,
             messages = DEMO_MESSAGES,
@@ -247,29 +394,55 @@ impl Demo {
         &self,
         path: &Path,
         endpoint: SocketAddr,
-        campaign_id: &str,
+        https_endpoint: Option<SocketAddr>,
+        ids: &DemoIds,
     ) -> anyhow::Result<()> {
         let account = self.account();
         let key = &account.access_keys[0];
         let (cs, page, ad) = self.placement();
-        let file = DemoFile {
-            endpoint: endpoint.to_string(),
-            access_key_id: &key.id,
-            access_key_secret: Config::resolve_secret(key)?,
-            account_uid: &account.uid,
-            cust_space_id: &cs.id,
-            page_id: &page.id,
-            ad_account_id: &ad.id,
-            ad_account_currency: &ad.currency,
-            ad_account_timezone: &ad.timezone,
-            campaign_id,
-            data_dir: self.data_dir.display().to_string(),
-        };
+        let readonly = account
+            .users
+            .iter()
+            .find(|u| u.name == DEMO_READONLY_USER)
+            .and_then(|u| u.access_keys.first())
+            .context("the demo has no read-only user")?;
+        let other = &self.config.accounts[1];
+        let other_cs = &other.cust_spaces[0];
+        let other_page = &other_cs.pages[0];
+        let mut file = serde_json::json!({
+            "endpoint": endpoint.to_string(),
+            "access_key_id": key.id,
+            "access_key_secret": Config::resolve_secret(key)?,
+            "account_uid": account.uid,
+            "cust_space_id": cs.id,
+            "page_id": page.id,
+            "ad_account_id": ad.id,
+            "ad_account_currency": ad.currency,
+            "ad_account_timezone": ad.timezone,
+            "campaign_id": ids.campaign_id,
+            "readonly_access_key_id": readonly.id,
+            "readonly_access_key_secret": Config::resolve_secret(readonly)?,
+            "role_arn": format!("acs:ram::{}:role/{}", account.uid, DEMO_ROLE.to_ascii_lowercase()),
+            "other_account_uid": other.uid,
+            "other_access_key_id": other.access_keys[0].id,
+            "other_access_key_secret": Config::resolve_secret(&other.access_keys[0])?,
+            "other_cust_space_id": other_cs.id,
+            "other_page_id": other_page.id,
+            "other_ad_account_id": other_page.ad_accounts[0].id,
+            "other_campaign_id": ids.other_campaign_id,
+            "data_dir": self.data_dir.display().to_string(),
+        });
+        if let (Some(https), Some(tls)) = (https_endpoint, &self.config.server.tls) {
+            file["https_endpoint"] = format!("https://{https}").into();
+            let ca = tls.cert_file.with_file_name("ca.pem");
+            file["tls_ca_file"] = ca.display().to_string().into();
+        }
         write_private(path, &serde_json::to_vec_pretty(&file)?)
     }
 
     /// Tells the user how to call the server.
     pub fn print_welcome(&self, demo_file: &Path, endpoint: SocketAddr, campaign_id: &str) {
+        // The demo file has every key and id; the banner shows what the first SDK call needs.
         let key = &self.account().access_keys[0];
         let secret = Config::resolve_secret(key).unwrap_or_default();
         let (cs, page, ad) = self.placement();

@@ -27,6 +27,9 @@ pub struct ServeArgs {
     /// Where --demo writes the endpoint, keys and ids as JSON (default: DATA_DIR/demo.json).
     #[arg(long)]
     demo_file: Option<PathBuf>,
+    /// With --demo: also serve HTTPS with a generated CA and certificate for 127.0.0.1/localhost.
+    #[arg(long)]
+    tls: bool,
     /// Write `{"endpoint":"host:port"}` here once the server accepts connections (for scripts
     /// that start it with port 0).
     #[arg(long)]
@@ -35,7 +38,7 @@ pub struct ServeArgs {
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (mut config, demo) = if args.demo {
-        let demo = demo::prepare(args.data_dir.clone(), args.config.as_deref())?;
+        let demo = demo::prepare(args.data_dir.clone(), args.config.as_deref(), args.tls)?;
         (demo.config.clone(), Some(demo))
     } else {
         let path = args
@@ -68,7 +71,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         )
         .with_context(|| format!("opening the store in {}", data_dir.display()))?,
     );
-    let campaign_id = match &demo {
+    let demo_ids = match &demo {
         Some(demo) => Some(demo.ensure_seeded(store.as_ref())?),
         None => None,
     };
@@ -83,7 +86,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         demo,
         args.demo_file,
         args.endpoint_file,
-        campaign_id,
+        demo_ids,
     ))?;
     // Leave a checkpoint so the next start replays nothing.
     store.close();
@@ -97,11 +100,15 @@ async fn serve(
     demo: Option<demo::Demo>,
     demo_file: Option<PathBuf>,
     endpoint_file: Option<PathBuf>,
-    campaign_id: Option<String>,
+    demo_ids: Option<demo::DemoIds>,
 ) -> anyhow::Result<()> {
     let server = RunningServer::bind(state, listen).await?;
     let local = server.local_addr();
+    let https = server.tls_addr();
     tracing::info!(endpoint = %local, "listening");
+    if let Some(https) = https {
+        tracing::info!(endpoint = %https, "listening (HTTPS)");
+    }
 
     let accepting = tokio::spawn(server.run(shutdown_signal()));
     if let Some(path) = &endpoint_file {
@@ -116,9 +123,9 @@ async fn serve(
         let path = demo_file
             .clone()
             .unwrap_or_else(|| demo.data_dir.join("demo.json"));
-        let campaign_id = campaign_id.as_deref().unwrap_or_default();
-        demo.write_demo_file(&path, local, campaign_id)?;
-        demo.print_welcome(&path, local, campaign_id);
+        let ids = demo_ids.unwrap_or_default();
+        demo.write_demo_file(&path, local, https, &ids)?;
+        demo.print_welcome(&path, local, &ids.campaign_id);
     }
     accepting.await.context("server task")?;
     Ok(())

@@ -61,7 +61,7 @@ fn start_demo() -> Demo {
     let dir = tempfile::tempdir().unwrap();
     let demo_file = dir.path().join("demo.json");
     let child = Command::new(env!("CARGO_BIN_EXE_cams-insights"))
-        .args(["serve", "--demo", "--data-dir"])
+        .args(["serve", "--demo", "--tls", "--data-dir"])
         .arg(dir.path().join("data"))
         .arg("--demo-file")
         .arg(&demo_file)

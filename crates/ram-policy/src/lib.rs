@@ -36,6 +36,7 @@ mod matching;
 mod model;
 mod parse;
 mod system;
+mod trust;
 mod values;
 
 pub use condition::{Operator, ValueProblem};
@@ -47,3 +48,4 @@ pub use matching::{action_matches, resource_matches};
 pub use model::{keys, Effect, Policy, PolicyKind, RequestContext, Statement};
 pub use parse::{parse_policy, POLICY_VERSION};
 pub use system::{system_policy, system_policy_document, system_policy_names};
+pub use trust::{parse_trust_policy, TrustPolicy, TrustPolicyError};

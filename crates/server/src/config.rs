@@ -35,7 +35,100 @@ pub struct Config {
     #[serde(default)]
     pub metrics: MetricsConfig,
     #[serde(default)]
+    pub sts: StsConfig,
+    #[serde(default)]
+    pub flow_control: FlowControlConfig,
+    #[serde(default)]
     pub accounts: Vec<AccountConfig>,
+}
+
+/// `[sts]`: temporary credentials.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StsConfig {
+    /// The key that signs security tokens and derives temporary secrets. Every node of a cluster
+    /// needs the same one. Absent: a random key per process (tokens die with it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<SecretConfig>,
+}
+
+/// `[flow_control]`: requests per second per (account, action).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FlowControlConfig {
+    /// Sustained rate for every action (the cloud's documented default: 50).
+    #[serde(default = "default_rate")]
+    pub per_second: u32,
+    /// Requests allowed at once above the sustained rate's spacing.
+    #[serde(default = "default_rate")]
+    pub burst: u32,
+    /// Per-action rates, e.g. `GetMessageCampaignInsights = 200`. 0 disables the limit for that action.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub actions: std::collections::BTreeMap<String, u32>,
+}
+
+fn default_rate() -> u32 {
+    50
+}
+
+impl Default for FlowControlConfig {
+    fn default() -> Self {
+        FlowControlConfig {
+            per_second: default_rate(),
+            burst: default_rate(),
+            actions: Default::default(),
+        }
+    }
+}
+
+/// A named policy document of an account.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    pub name: String,
+    /// The policy document (JSON).
+    pub document: String,
+}
+
+/// A RAM user.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub name: String,
+    /// Policy names: the account's own or system ones (`AliyunCamsReadOnlyAccess`, ...).
+    #[serde(default)]
+    pub policies: Vec<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub access_keys: Vec<AccessKeyConfig>,
+}
+
+/// A RAM group.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GroupConfig {
+    pub name: String,
+    #[serde(default)]
+    pub policies: Vec<String>,
+}
+
+/// A RAM role, assumable through STS `AssumeRole`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RoleConfig {
+    pub name: String,
+    /// Who may assume it (JSON trust policy).
+    pub trust_policy: String,
+    #[serde(default)]
+    pub policies: Vec<String>,
+    /// Longest session, 900 ..= 43200 seconds.
+    #[serde(default = "default_max_session")]
+    pub max_session_duration: u64,
+}
+
+fn default_max_session() -> u64 {
+    3600
 }
 
 /// `[metrics]`
@@ -75,6 +168,21 @@ pub struct ServerConfig {
     /// Most nonces remembered at once across all keys (replay protection memory bound).
     #[serde(default = "default_nonce_capacity")]
     pub nonce_capacity: usize,
+    /// An HTTPS listener beside the plain one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsConfig>,
+}
+
+/// `[server.tls]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// Address of the HTTPS listener (port 0: any free port).
+    pub listen: SocketAddr,
+    /// PEM certificate chain (leaf first). Relative paths are relative to the config file.
+    pub cert_file: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
 }
 
 fn default_listen() -> SocketAddr {
@@ -109,6 +217,7 @@ impl Default for ServerConfig {
             max_ingest_body_bytes: default_max_ingest_body(),
             timestamp_window_secs: default_window(),
             nonce_capacity: default_nonce_capacity(),
+            tls: None,
         }
     }
 }
@@ -133,6 +242,16 @@ pub struct AccountConfig {
     /// The account's own (root) access keys.
     #[serde(default)]
     pub access_keys: Vec<AccessKeyConfig>,
+    /// Custom policies of the account.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<PolicyConfig>,
+    /// RAM users.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<UserConfig>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupConfig>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<RoleConfig>,
     /// Bearer tokens for `POST /v1/events` (systems that cannot sign requests).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ingest_tokens: Vec<SecretConfig>,
@@ -259,10 +378,17 @@ impl Config {
             },
             other => other,
         })?;
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         if let Some(dir) = &config.storage.data_dir {
             if dir.is_relative() {
-                let base = path.parent().unwrap_or(Path::new("."));
                 config.storage.data_dir = Some(base.join(dir));
+            }
+        }
+        if let Some(tls) = &mut config.server.tls {
+            for file in [&mut tls.cert_file, &mut tls.key_file] {
+                if file.is_relative() {
+                    *file = base.join(&*file);
+                }
             }
         }
         Ok(config)
@@ -295,8 +421,18 @@ impl Config {
                     account.uid
                 )));
             }
-            for (j, key) in account.access_keys.iter().enumerate() {
-                let place = format!("accounts[{i}].access_keys[{j}]");
+            let user_keys = account.users.iter().enumerate().flat_map(|(u, user)| {
+                user.access_keys
+                    .iter()
+                    .enumerate()
+                    .map(move |(j, k)| (format!("accounts[{i}].users[{u}].access_keys[{j}]"), k))
+            });
+            let root_keys = account
+                .access_keys
+                .iter()
+                .enumerate()
+                .map(|(j, k)| (format!("accounts[{i}].access_keys[{j}]"), k));
+            for (place, key) in root_keys.chain(user_keys) {
                 if key.id.is_empty()
                     || key.id.len() > 64
                     || !key.id.bytes().all(|b| b.is_ascii_alphanumeric())
@@ -382,6 +518,9 @@ impl Config {
                 }
             }
         }
+        for (i, account) in self.accounts.iter().enumerate() {
+            validate_iam(i, account)?;
+        }
         if self.server.timestamp_window_secs == 0 || self.server.timestamp_window_secs > 86_400 {
             return Err(ConfigError::Invalid(
                 "server.timestamp_window_secs must be between 1 and 86400".into(),
@@ -431,6 +570,87 @@ impl Config {
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("configuration serialises")
     }
+}
+
+/// Policies, users, groups and roles of one account: documents parse, names resolve.
+fn validate_iam(i: usize, account: &AccountConfig) -> Result<(), ConfigError> {
+    let mut policy_names: HashSet<&str> =
+        ram_policy::system_policy_names().iter().copied().collect();
+    for (j, p) in account.policies.iter().enumerate() {
+        let place = format!("accounts[{i}].policies[{j}]");
+        if ram_policy::system_policy(&p.name).is_some() || !policy_names.insert(p.name.as_str()) {
+            return Err(ConfigError::Invalid(format!(
+                "{place}.name: `{}` is declared twice",
+                p.name
+            )));
+        }
+        ram_policy::parse_policy(&p.name, &p.document)
+            .map_err(|e| ConfigError::Invalid(format!("{place}: {e}")))?;
+    }
+    let check_refs = |place: &str, names: &[String]| -> Result<(), ConfigError> {
+        for n in names {
+            if !policy_names.contains(n.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "{place}.policies: no policy named `{n}`"
+                )));
+            }
+        }
+        Ok(())
+    };
+    let mut groups = HashSet::new();
+    for (j, g) in account.groups.iter().enumerate() {
+        let place = format!("accounts[{i}].groups[{j}]");
+        if !groups.insert(g.name.as_str()) {
+            return Err(ConfigError::Invalid(format!(
+                "{place}.name: `{}` is declared twice",
+                g.name
+            )));
+        }
+        check_refs(&place, &g.policies)?;
+    }
+    let mut users = HashSet::new();
+    for (j, u) in account.users.iter().enumerate() {
+        let place = format!("accounts[{i}].users[{j}]");
+        if u.name.is_empty() || !users.insert(u.name.as_str()) {
+            return Err(ConfigError::Invalid(format!(
+                "{place}.name: `{}` is empty or declared twice",
+                u.name
+            )));
+        }
+        check_refs(&place, &u.policies)?;
+        for g in &u.groups {
+            if !groups.contains(g.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "{place}.groups: no group named `{g}`"
+                )));
+            }
+        }
+    }
+    let mut roles = HashSet::new();
+    for (j, r) in account.roles.iter().enumerate() {
+        let place = format!("accounts[{i}].roles[{j}]");
+        let ok_name = !r.name.is_empty()
+            && r.name.len() <= 64
+            && r.name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
+        if !ok_name || !roles.insert(r.name.to_ascii_lowercase()) {
+            return Err(ConfigError::Invalid(format!(
+                "{place}.name: `{}` is invalid or declared twice",
+                r.name
+            )));
+        }
+        check_refs(&place, &r.policies)?;
+        ram_policy::parse_trust_policy(&r.name, &r.trust_policy)
+            .map_err(|e| ConfigError::Invalid(format!("{place}.trust_policy: {e}")))?;
+        if !(900..=43_200).contains(&r.max_session_duration) {
+            return Err(ConfigError::Invalid(format!(
+                "{place}.max_session_duration: {} is outside 900..=43200 seconds",
+                r.max_session_duration
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Ids of cust spaces, pages and ad accounts: 1-64 characters of `A-Za-z0-9-_.`.

@@ -121,6 +121,18 @@ error_codes! {
     InvalidNonce => ("InvalidSignatureNonce", 400, Gateway,
         "Specified signature nonce is not valid.",
         "The nonce is longer than 128 bytes."),
+    MissingSecurityToken => ("MissingSecurityToken", 400, Gateway,
+        "The input parameter \"SecurityToken\" that is mandatory for processing this request is not supplied.",
+        "A temporary (`STS.`) access key without `x-acs-security-token` (V3) or `SecurityToken` (V2)."),
+    InvalidSecurityTokenMalformed => ("InvalidSecurityToken.Malformed", 400, Gateway,
+        "Specified SecurityToken is malformed.",
+        "The token is not one this service issued, was changed (its MAC does not verify), or its role no longer exists."),
+    InvalidSecurityTokenExpired => ("InvalidSecurityToken.Expired", 400, Gateway,
+        "Specified SecurityToken is expired.",
+        "The session's expiration time has passed."),
+    InvalidSecurityTokenMismatch => ("InvalidSecurityToken.MismatchWithAccessKey", 400, Gateway,
+        "Specified SecurityToken mismatch with the AccessKey.",
+        "The token was issued for another temporary access key."),
     InvalidAccessKeyIdNotFound => ("InvalidAccessKeyId.NotFound", 404, Gateway,
         "Specified access key is not found.",
         "No such access key (also: temporary `STS.` keys, until STS lands)."),
@@ -137,6 +149,17 @@ error_codes! {
         "Specified signature nonce was used already.",
         "The same nonce was used by the same access key within the time window. Only requests that pass the signature check consume a nonce."),
 
+    // --- authorisation and flow control -------------------------------------------------
+    NoPermission => ("NoPermission", 403, Gateway,
+        "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
+        "No policy of the RAM user or role allows the action on the resource (implicit deny). `AccessDeniedDetail` says which action, principal and why."),
+    ForbiddenRam => ("Forbidden.RAM", 403, Gateway,
+        "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
+        "A policy statement explicitly denies the action (explicit deny). `AccessDeniedDetail` names the deciding statements in `EncodedDiagnosticMessage`."),
+    ThrottlingUser => ("Throttling.User", 400, Gateway,
+        "Request was denied due to user flow control.",
+        "The account exceeded the action's rate (default 50/s with a burst of 50). The `x-acs-retry-after` header says after how many milliseconds to retry."),
+
     // --- parameters ----------------------------------------------------------------------
     MissingParameter => ("MissingParameter", 400, Gateway,
         "The input parameter \"<Name>\" that is mandatory for processing this request is not supplied.",
@@ -144,6 +167,29 @@ error_codes! {
     InvalidParameter => ("InvalidParameter", 400, Gateway,
         "The parameter <Name> is not valid: <reason>.",
         "A parameter is malformed; the message names it and says why."),
+
+    // --- STS AssumeRole ----------------------------------------------------------------
+    InvalidRoleArn => ("InvalidParameter.RoleArn", 400, Gateway,
+        "The parameter RoleArn is wrongly formed.",
+        "`RoleArn` is not `acs:ram::<16-digit uid>:role/<name>`."),
+    InvalidRoleSessionName => ("InvalidParameter.RoleSessionName", 400, Gateway,
+        "The parameter RoleSessionName is wrongly formed.",
+        "`RoleSessionName` is not 2-64 characters of `A-Za-z0-9.@_-`."),
+    InvalidDurationSeconds => ("InvalidParameter.DurationSeconds", 400, Gateway,
+        "The Min/Max value of DurationSeconds is 15min/<the role's maximum>.",
+        "`DurationSeconds` is not a whole number from 900 to the role's maximum session duration."),
+    InvalidPolicyGrammar => ("InvalidParameter.PolicyGrammar", 400, Gateway,
+        "The parameter Policy has not passed grammar check.",
+        "The session `Policy` is not a valid policy document; the message names the statement and key."),
+    PolicyTooLarge => ("InvalidParameter.PolicySize", 400, Gateway,
+        "The parameter Policy is too large.",
+        "The session `Policy` is longer than 2048 characters."),
+    RoleNotExist => ("EntityNotExist.Role", 404, Gateway,
+        "The specified Role not exists.",
+        "No role with that ARN."),
+    NotTrusted => ("NoPermission.Trust", 403, Gateway,
+        "You are not authorized to do this action. You should be authorized by RAM.",
+        "The role's trust policy does not name the caller's account or user."),
 
     // --- ingestion endpoints (not RPC) ------------------------------------------------------
     IngestTokenInvalid => ("InvalidIngestToken", 401, Gateway,
@@ -186,12 +232,21 @@ impl fmt::Display for ErrorCode {
 pub struct ApiError {
     pub code: ErrorCode,
     detail: Option<String>,
+    /// `AccessDeniedDetail` of a permission error.
+    pub access_denied: Option<Box<serde_json::Value>>,
+    /// `x-acs-retry-after` of a throttling error, in milliseconds.
+    pub retry_after_ms: Option<u64>,
 }
 
 impl ApiError {
     /// The error with the table's message.
     pub fn new(code: ErrorCode) -> Self {
-        ApiError { code, detail: None }
+        ApiError {
+            code,
+            detail: None,
+            access_denied: None,
+            retry_after_ms: None,
+        }
     }
 
     /// The error with a specific message.
@@ -199,6 +254,8 @@ impl ApiError {
         ApiError {
             code,
             detail: Some(message.into()),
+            access_denied: None,
+            retry_after_ms: None,
         }
     }
 

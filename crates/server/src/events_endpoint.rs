@@ -54,7 +54,7 @@ impl IngestTokens {
 pub async fn post_events(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let request_id = response::new_request_id();
     let host_id = state.config.server.host_id.clone();
-    let fail = |e: ApiError| response::error(Format::Json, None, &request_id, &host_id, &e, None);
+    let fail = |e: ApiError| response::error(Format::Json, None, &request_id, &host_id, &e);
     let presented = request
         .headers()
         .get(http::header::AUTHORIZATION)

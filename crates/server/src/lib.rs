@@ -5,6 +5,7 @@
 //! dispatches to the actions, which call the domain and the store.
 
 pub mod actions;
+pub mod authorize;
 pub mod config;
 pub mod errors;
 pub mod events_endpoint;
@@ -12,7 +13,10 @@ pub mod gateway;
 pub mod identity;
 pub mod ingest;
 mod listener;
+pub mod sts;
 pub mod tenants;
+pub mod throttle;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -29,10 +33,12 @@ use events_endpoint::IngestTokens;
 use gateway::nonce::NonceCache;
 use gateway::response::{self, Format};
 use gateway::RawRequest;
-use identity::KeyDirectory;
+use identity::Identities;
 pub use listener::{RunningServer, ServerError};
 use store::Store;
+use sts::StsKey;
 use tenants::Tenants;
+use throttle::FlowControl;
 
 /// Per-connection facts the listener attaches to every request.
 #[derive(Debug, Clone, Copy)]
@@ -44,10 +50,11 @@ pub struct ConnectionInfo {
 /// Everything the request handlers share.
 pub struct AppState {
     pub config: Arc<Config>,
-    keys: RwLock<Arc<KeyDirectory>>,
+    identities: RwLock<Arc<Identities>>,
     tenants: RwLock<Arc<Tenants>>,
     ingest_tokens: RwLock<Arc<IngestTokens>>,
     pub nonces: NonceCache,
+    pub flow: FlowControl,
     pub store: Arc<dyn Store>,
 }
 
@@ -57,16 +64,17 @@ impl AppState {
         config: Config,
         store: Arc<dyn Store>,
     ) -> Result<Arc<AppState>, config::ConfigError> {
-        let keys = KeyDirectory::from_config(&config)?;
+        let identities = Identities::from_config(&config, sts_key(&config))?;
         let tenants = Tenants::from_config(&config);
         let nonces = NonceCache::new(config.server.nonce_capacity);
         let ingest_tokens = IngestTokens::from_config(&config);
         Ok(Arc::new(AppState {
-            keys: RwLock::new(Arc::new(keys)),
+            identities: RwLock::new(Arc::new(identities)),
             config: Arc::new(config),
             tenants: RwLock::new(Arc::new(tenants)),
             ingest_tokens: RwLock::new(Arc::new(ingest_tokens)),
             nonces,
+            flow: FlowControl::default(),
             store,
         }))
     }
@@ -92,14 +100,25 @@ impl AppState {
         chrono::Utc::now().timestamp_millis()
     }
 
-    /// The current key directory (swapped whole on reload).
-    pub fn keys(&self) -> Arc<KeyDirectory> {
-        self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
+    /// The current identities (swapped whole on reload).
+    pub fn identities(&self) -> Arc<Identities> {
+        self.identities
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Server time, unix seconds.
     pub fn now_secs(&self) -> i64 {
         chrono::Utc::now().timestamp()
+    }
+}
+
+/// The STS key: configured, or random for this process.
+fn sts_key(config: &Config) -> StsKey {
+    match config.sts.signing_key.as_ref().and_then(|k| k.resolve()) {
+        Some(secret) => StsKey::from_secret(secret.as_bytes()),
+        None => StsKey::random(),
     }
 }
 
@@ -136,7 +155,6 @@ async fn method_not_allowed(State(state): State<Arc<AppState>>) -> Response {
         &request_id,
         &state.config.server.host_id,
         &ApiError::new(ErrorCode::UnsupportedHttpMethod),
-        None,
     )
 }
 
@@ -149,7 +167,6 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         &request_id,
         "",
         &ApiError::new(ErrorCode::InternalError),
-        None,
     )
 }
 
@@ -185,7 +202,7 @@ async fn rpc(State(state): State<Arc<AppState>>, request: Request) -> Response {
         Err(()) => {
             let err = ApiError::new(ErrorCode::RequestTooLarge);
             log_request(&request_id, None, &err_code(&err), started);
-            return response::error(Format::Json, None, &request_id, &host_id, &err, None);
+            return response::error(Format::Json, None, &request_id, &host_id, &err);
         }
     };
     let raw = RawRequest {
@@ -230,7 +247,6 @@ async fn rpc(State(state): State<Arc<AppState>>, request: Request) -> Response {
                 &request_id,
                 &host_id,
                 &err,
-                None,
             )
         }
     }

@@ -70,6 +70,10 @@ const CAMPAIGN_INVALID: &str = "InvalidParameter.CampaignInvalid";
 fn config() -> Config {
     Config::parse(&format!(
         r#"
+# Black-box tests send bursts; flow control has its own tests.
+[flow_control]
+per_second = 0
+
 [server]
 listen = "127.0.0.1:0"
 host_id = "cams.test.local"

@@ -1,5 +1,6 @@
 //! The operations, one file each, and the catalog the gateway dispatches on.
 
+mod assume_role;
 mod create_message_campaign;
 mod delete_message_campaign;
 mod get_message_campaign_insights;
@@ -30,11 +31,15 @@ pub struct ActionSpec {
     pub ram_action: &'static str,
 }
 
+/// The STS API version of `AssumeRole`.
+pub const STS_VERSION: &str = "2015-04-01";
+
 macro_rules! catalog {
     ($($name:literal),* $(,)?) => {
         /// Every operation the gateway knows.
         pub static ACTIONS: &[ActionSpec] = &[
             $( ActionSpec { name: $name, version: CAMS_VERSION, ram_action: concat!("cams:", $name) }, )*
+            ActionSpec { name: "AssumeRole", version: STS_VERSION, ram_action: "sts:AssumeRole" },
         ];
     };
 }
@@ -74,6 +79,7 @@ pub async fn dispatch(
         "SyncMessageCampaign" => sync_message_campaign::handle(state, req).await,
         "ListPageAdAccount" => list_page_ad_account::handle(state, req),
         "PutMessageEvents" => put_message_events::handle(state, req).await,
+        "AssumeRole" => assume_role::handle(state, req).await,
         _ => Err(ErrorCode::InvalidActionNotFound.into()),
     }
 }

@@ -78,10 +78,14 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 pub async fn handle(state: &Arc<AppState>, raw: RawRequest, request_id: &str) -> Outcome {
     let mut format = Format::Json;
     let mut action_name = None;
+    let user_agent = header(&raw.headers, "user-agent").map(str::to_string);
     let result = match authenticate(state, &raw, request_id, &mut format) {
         Ok(auth) => {
             action_name = Some(auth.action.name);
-            actions::dispatch(state, &auth).await
+            match authorize_and_throttle(state, &auth, user_agent.as_deref()) {
+                Ok(()) => actions::dispatch(state, &auth).await,
+                Err(e) => Err(e),
+            }
         }
         Err(e) => Err(e),
     };
@@ -89,6 +93,35 @@ pub async fn handle(state: &Arc<AppState>, raw: RawRequest, request_id: &str) ->
         format,
         action_name,
         result,
+    }
+}
+
+/// RAM authorisation, then flow control per (account, action).
+fn authorize_and_throttle(
+    state: &AppState,
+    auth: &Authenticated,
+    user_agent: Option<&str>,
+) -> Result<(), ApiError> {
+    let now_iso = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    crate::authorize::authorize(&state.config.server.region, auth, user_agent, &now_iso)?;
+    let limits = &state.config.flow_control;
+    let rate = limits
+        .actions
+        .get(auth.action.name)
+        .copied()
+        .unwrap_or(limits.per_second);
+    match state.flow.check(
+        auth.caller.account_uid(),
+        auth.action.name,
+        rate,
+        limits.burst,
+    ) {
+        crate::throttle::Throttle::Allow => Ok(()),
+        crate::throttle::Throttle::RetryAfterMs(ms) => {
+            let mut err = ApiError::new(ErrorCode::ThrottlingUser);
+            err.retry_after_ms = Some(ms);
+            Err(err)
+        }
     }
 }
 
@@ -272,15 +305,38 @@ fn authenticate(
         return Err(ErrorCode::InvalidTimeStampExpired.into());
     }
 
-    // Access key.
-    let keys = state.keys();
-    let key: Arc<AccessKey> = keys
-        .get(key_id)
-        .cloned()
-        .ok_or(ApiError::new(ErrorCode::InvalidAccessKeyIdNotFound))?;
-    if !key.active {
-        return Err(ErrorCode::InvalidAccessKeyIdInactive.into());
-    }
+    // Access key: long-term, or temporary with its security token.
+    let identities = state.identities();
+    let key: Arc<AccessKey> = if key_id.starts_with(crate::sts::KEY_PREFIX) {
+        let token = match &scheme {
+            Scheme::V3(_) => header(&raw.headers, "x-acs-security-token"),
+            Scheme::V2 => params.optional("SecurityToken"),
+        }
+        .filter(|t| !t.is_empty())
+        .ok_or(ApiError::new(ErrorCode::MissingSecurityToken))?;
+        identities.session_key(key_id, token, now).map_err(|e| {
+            use crate::identity::SessionError;
+            use crate::sts::TokenError;
+            ApiError::new(match e {
+                SessionError::Token(TokenError::Expired) => ErrorCode::InvalidSecurityTokenExpired,
+                SessionError::Token(TokenError::MismatchWithAccessKey) => {
+                    ErrorCode::InvalidSecurityTokenMismatch
+                }
+                SessionError::Token(TokenError::Malformed) | SessionError::RoleGone => {
+                    ErrorCode::InvalidSecurityTokenMalformed
+                }
+            })
+        })?
+    } else {
+        let key = identities
+            .key(key_id)
+            .cloned()
+            .ok_or(ApiError::new(ErrorCode::InvalidAccessKeyIdNotFound))?;
+        if !key.active {
+            return Err(ErrorCode::InvalidAccessKeyIdInactive.into());
+        }
+        key
+    };
 
     // Signature, then the body it covers.
     match &scheme {

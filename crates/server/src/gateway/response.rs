@@ -50,7 +50,6 @@ pub fn error(
     request_id: &str,
     host_id: &str,
     err: &ApiError,
-    access_denied: Option<Value>,
 ) -> Response<Body> {
     let spec = err.code.spec();
     let mut fields = Map::new();
@@ -67,12 +66,18 @@ pub fn error(
                     spec.code, request_id
                 )),
             );
-            if let Some(detail) = access_denied {
-                fields.insert("AccessDeniedDetail".into(), detail);
+            if let Some(detail) = &err.access_denied {
+                fields.insert("AccessDeniedDetail".into(), detail.as_ref().clone());
             }
             let status =
                 StatusCode::from_u16(spec.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            render(status, format, "Error", request_id, fields)
+            let mut response = render(status, format, "Error", request_id, fields);
+            if let Some(ms) = err.retry_after_ms {
+                response
+                    .headers_mut()
+                    .insert("x-acs-retry-after", HeaderValue::from(ms));
+            }
+            response
         }
         ErrorKind::Business => {
             fields.insert("Code".into(), Value::String(spec.code.into()));

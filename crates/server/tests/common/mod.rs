@@ -17,6 +17,10 @@ pub const INACTIVE_KEY_ID: &str = "LTAI5tTestKey00000000002";
 pub fn test_config() -> Config {
     Config::parse(&format!(
         r#"
+# Black-box tests send bursts; flow control has its own tests.
+[flow_control]
+per_second = 0
+
 [server]
 listen = "127.0.0.1:0"
 host_id = "cams.test.local"

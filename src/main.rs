@@ -1,5 +1,6 @@
 //! `cams-insights`: serve the CAMS-compatible API, and the tools around it.
 
+mod admin;
 mod bench;
 mod connect;
 mod demo;
@@ -34,6 +35,12 @@ enum Command {
     ImportRates(reference_data::RatesArgs),
     /// Print a campaign's insights from a running server.
     Query(query_cmd::QueryArgs),
+    /// RAM policies: simulate a decision, check a document.
+    #[command(subcommand)]
+    Policy(admin::PolicyCommand),
+    /// Access keys in the configuration file: create, disable, list.
+    #[command(subcommand)]
+    Keys(admin::KeysCommand),
     /// Benchmarks: the deterministic workload and the measurements of performance.md.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -49,6 +56,8 @@ fn main() -> std::process::ExitCode {
         Command::ImportRecipients(args) => reference_data::recipients(args),
         Command::ImportRates(args) => reference_data::rates(args),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Policy(cmd) => admin::policy(cmd),
+        Command::Keys(cmd) => admin::keys(cmd),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

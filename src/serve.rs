@@ -76,6 +76,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let state = AppState::new(config, store.clone())?;
+    // The file SIGHUP re-reads: the one given, or the demo's own.
+    let reload_path = args
+        .config
+        .clone()
+        .or_else(|| demo.as_ref().map(|d| d.data_dir.join("demo.toml")));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -87,6 +92,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.demo_file,
         args.endpoint_file,
         demo_ids,
+        reload_path,
     ))?;
     // Leave a checkpoint so the next start replays nothing.
     store.close();
@@ -101,8 +107,9 @@ async fn serve(
     demo_file: Option<PathBuf>,
     endpoint_file: Option<PathBuf>,
     demo_ids: Option<demo::DemoIds>,
+    reload_path: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let server = RunningServer::bind(state, listen).await?;
+    let server = RunningServer::bind(state.clone(), listen).await?;
     let local = server.local_addr();
     let https = server.tls_addr();
     tracing::info!(endpoint = %local, "listening");
@@ -111,6 +118,9 @@ async fn serve(
     }
 
     let accepting = tokio::spawn(server.run(shutdown_signal()));
+    if let Some(path) = reload_path {
+        tokio::spawn(reload_on_sighup(state.clone(), path));
+    }
     if let Some(path) = &endpoint_file {
         let tmp = path.with_extension("tmp");
         std::fs::write(
@@ -129,6 +139,28 @@ async fn serve(
     }
     accepting.await.context("server task")?;
     Ok(())
+}
+
+/// Re-reads the configuration on every SIGHUP; a file that does not load or validate is refused
+/// and the running configuration kept.
+async fn reload_on_sighup(state: std::sync::Arc<AppState>, path: PathBuf) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match Config::load(&path).and_then(|c| state.reload(&c)) {
+                Ok(()) => tracing::info!(path = %path.display(), "configuration reloaded"),
+                Err(e) => {
+                    tracing::error!(path = %path.display(), error = %e, "configuration NOT reloaded; keeping the running one")
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (state, path);
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

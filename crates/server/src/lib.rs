@@ -100,6 +100,27 @@ impl AppState {
         chrono::Utc::now().timestamp_millis()
     }
 
+    /// Replaces identities, policies, tenants and ingest tokens with those of a new configuration
+    /// (SIGHUP). The new configuration is built completely before anything is swapped, so a bad file
+    /// changes nothing. Listeners, storage and flow-control limits keep their start-up values.
+    pub fn reload(&self, new: &Config) -> Result<(), config::ConfigError> {
+        new.validate()?;
+        let sts = match new.sts.signing_key.as_ref().and_then(|k| k.resolve()) {
+            Some(secret) => StsKey::from_secret(secret.as_bytes()),
+            None => self.identities().sts.clone(),
+        };
+        let identities = Identities::from_config(new, sts)?;
+        let tenants = Tenants::from_config(new);
+        let tokens = IngestTokens::from_config(new);
+        *self.identities.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(identities);
+        *self.tenants.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(tenants);
+        *self
+            .ingest_tokens
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Arc::new(tokens);
+        Ok(())
+    }
+
     /// The current identities (swapped whole on reload).
     pub fn identities(&self) -> Arc<Identities> {
         self.identities

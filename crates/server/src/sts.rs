@@ -45,6 +45,7 @@ pub enum TokenError {
 }
 
 /// The STS signing key.
+#[derive(Clone)]
 pub struct StsKey {
     key: [u8; 32],
 }

@@ -182,9 +182,8 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<()> {
 fn load_doc(path: &Path) -> anyhow::Result<DocumentMut> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(text
-        .parse::<DocumentMut>()
-        .with_context(|| format!("parsing {}", path.display()))?)
+    text.parse::<DocumentMut>()
+        .with_context(|| format!("parsing {}", path.display()))
 }
 
 /// Writes the edited file only if it still is a valid configuration.

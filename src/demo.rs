@@ -132,8 +132,26 @@ fn complete(config: &mut Config) -> bool {
         });
         changed = true;
     }
+    if config.meta.app_secrets.is_empty() {
+        config.meta.app_secrets.push(SecretConfig {
+            value: Some(random_string(LOWER_ALNUM, 32)),
+            env: None,
+        });
+        config.meta.verify_tokens.push(SecretConfig {
+            value: Some(random_string(ALNUM, 24)),
+            env: None,
+        });
+        changed = true;
+    }
     let uid = config.accounts[0].uid.clone();
     let first = &mut config.accounts[0];
+    if first.ingest_tokens.is_empty() {
+        first.ingest_tokens.push(SecretConfig {
+            value: Some(random_string(ALNUM, 32)),
+            env: None,
+        });
+        changed = true;
+    }
     if !first.users.iter().any(|u| u.name == DEMO_READONLY_USER) {
         first.users.push(UserConfig {
             name: DEMO_READONLY_USER.into(),
@@ -163,6 +181,7 @@ fn complete(config: &mut Config) -> bool {
             users: Vec::new(),
             groups: Vec::new(),
             roles: Vec::new(),
+            whatsapp_business_accounts: Vec::new(),
             ingest_tokens: Vec::new(),
             cust_spaces: vec![CustSpaceConfig {
                 id: format!("cams-{}", random_string(LOWER_ALNUM, 6)),
@@ -240,6 +259,7 @@ fn fresh_config() -> Config {
             users: Vec::new(),
             groups: Vec::new(),
             roles: Vec::new(),
+            whatsapp_business_accounts: Vec::new(),
             ingest_tokens: Vec::new(),
             cust_spaces: vec![CustSpaceConfig {
                 id: format!("cams-{}", random_string(LOWER_ALNUM, 6)),
@@ -430,6 +450,10 @@ impl Demo {
             "other_page_id": other_page.id,
             "other_ad_account_id": other_page.ad_accounts[0].id,
             "other_campaign_id": ids.other_campaign_id,
+            "meta_app_secret": self.config.meta.app_secrets.first().and_then(|s| s.resolve()),
+            "meta_verify_token": self.config.meta.verify_tokens.first().and_then(|s| s.resolve()),
+            "ingest_token": account.ingest_tokens.first().and_then(|s| s.resolve()),
+            "webhook_url": format!("http://{endpoint}/webhooks/meta"),
             "data_dir": self.data_dir.display().to_string(),
         });
         if let (Some(https), Some(tls)) = (https_endpoint, &self.config.server.tls) {

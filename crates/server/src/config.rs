@@ -37,9 +37,54 @@ pub struct Config {
     #[serde(default)]
     pub sts: StsConfig,
     #[serde(default)]
+    pub meta: MetaConfig,
+    #[serde(default)]
     pub flow_control: FlowControlConfig,
     #[serde(default)]
     pub accounts: Vec<AccountConfig>,
+}
+
+/// `[meta]`: Meta webhooks (`GET|POST /webhooks/meta`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MetaConfig {
+    /// App secrets the `X-Hub-Signature-256` may be made with (several during a rotation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub app_secrets: Vec<SecretConfig>,
+    /// Verify tokens accepted in the subscription handshake.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verify_tokens: Vec<SecretConfig>,
+    /// Largest webhook body accepted (Meta sends up to 3 MB).
+    #[serde(default = "default_webhook_body")]
+    pub max_body_bytes: usize,
+}
+
+fn default_webhook_body() -> usize {
+    4 * 1024 * 1024
+}
+
+impl Default for MetaConfig {
+    fn default() -> Self {
+        MetaConfig {
+            app_secrets: Vec::new(),
+            verify_tokens: Vec::new(),
+            max_body_bytes: default_webhook_body(),
+        }
+    }
+}
+
+/// A WhatsApp Business Account of an account, and how its marketing messages map to campaigns.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WhatsAppAccountConfig {
+    /// The WABA id (`entry.id` of WhatsApp webhooks).
+    pub id: String,
+    /// `biz_opaque_callback_data` → campaign id (the sender tags each message).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub campaigns_by_callback: std::collections::BTreeMap<String, String>,
+    /// `phone_number_id` → campaign id (everything a business number sends belongs to one campaign).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub campaigns_by_phone_number: std::collections::BTreeMap<String, String>,
 }
 
 /// `[sts]`: temporary credentials.
@@ -252,6 +297,9 @@ pub struct AccountConfig {
     pub groups: Vec<GroupConfig>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<RoleConfig>,
+    /// WhatsApp Business Accounts whose status webhooks count for this account.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub whatsapp_business_accounts: Vec<WhatsAppAccountConfig>,
     /// Bearer tokens for `POST /v1/events` (systems that cannot sign requests).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ingest_tokens: Vec<SecretConfig>,
@@ -520,6 +568,35 @@ impl Config {
         }
         for (i, account) in self.accounts.iter().enumerate() {
             validate_iam(i, account)?;
+        }
+        // WhatsApp attribution keys must be unique across tenants, or one tenant's webhooks could
+        // count for another.
+        let (mut wabas, mut callbacks, mut numbers) =
+            (HashSet::new(), HashSet::new(), HashSet::new());
+        for (i, account) in self.accounts.iter().enumerate() {
+            for (j, w) in account.whatsapp_business_accounts.iter().enumerate() {
+                let place = format!("accounts[{i}].whatsapp_business_accounts[{j}]");
+                if w.id.is_empty() || !wabas.insert(w.id.as_str()) {
+                    return Err(ConfigError::Invalid(format!(
+                        "{place}.id: `{}` is empty or declared twice",
+                        w.id
+                    )));
+                }
+                for k in w.campaigns_by_callback.keys() {
+                    if !callbacks.insert(k.as_str()) {
+                        return Err(ConfigError::Invalid(format!(
+                            "{place}.campaigns_by_callback: `{k}` is mapped twice"
+                        )));
+                    }
+                }
+                for k in w.campaigns_by_phone_number.keys() {
+                    if !numbers.insert(k.as_str()) {
+                        return Err(ConfigError::Invalid(format!(
+                            "{place}.campaigns_by_phone_number: `{k}` is mapped twice"
+                        )));
+                    }
+                }
+            }
         }
         if self.server.timestamp_window_secs == 0 || self.server.timestamp_window_secs > 86_400 {
             return Err(ConfigError::Invalid(

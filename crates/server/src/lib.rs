@@ -14,9 +14,11 @@ pub mod identity;
 pub mod ingest;
 mod listener;
 pub mod sts;
+pub mod telemetry;
 pub mod tenants;
 pub mod throttle;
 pub mod tls;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -53,6 +55,8 @@ pub struct AppState {
     identities: RwLock<Arc<Identities>>,
     tenants: RwLock<Arc<Tenants>>,
     ingest_tokens: RwLock<Arc<IngestTokens>>,
+    webhook_routing: RwLock<Arc<webhooks::WebhookRouting>>,
+    pub marketing_wamids: webhooks::MarketingWamids,
     pub nonces: NonceCache,
     pub flow: FlowControl,
     pub store: Arc<dyn Store>,
@@ -68,11 +72,15 @@ impl AppState {
         let tenants = Tenants::from_config(&config);
         let nonces = NonceCache::new(config.server.nonce_capacity);
         let ingest_tokens = IngestTokens::from_config(&config);
+        let webhook_routing = webhooks::WebhookRouting::from_config(&config);
+        telemetry::handle();
         Ok(Arc::new(AppState {
             identities: RwLock::new(Arc::new(identities)),
             config: Arc::new(config),
             tenants: RwLock::new(Arc::new(tenants)),
             ingest_tokens: RwLock::new(Arc::new(ingest_tokens)),
+            webhook_routing: RwLock::new(Arc::new(webhook_routing)),
+            marketing_wamids: Default::default(),
             nonces,
             flow: FlowControl::default(),
             store,
@@ -82,6 +90,14 @@ impl AppState {
     /// The current tenant directory (swapped whole on reload).
     pub fn tenants(&self) -> Arc<Tenants> {
         self.tenants
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The current webhook routing.
+    pub fn webhook_routing(&self) -> Arc<webhooks::WebhookRouting> {
+        self.webhook_routing
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
@@ -151,6 +167,11 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/events",
             axum::routing::post(events_endpoint::post_events),
         )
+        .route(
+            "/webhooks/meta",
+            get(webhooks::handshake).post(webhooks::receive),
+        )
+        .route("/metrics", get(prometheus_metrics))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(rpc)
         .with_state(state)
@@ -158,6 +179,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
+}
+
+async fn prometheus_metrics(State(state): State<Arc<AppState>>) -> Response {
+    telemetry::store_stats(&state.store.stats());
+    let text = telemetry::handle().map(|h| h.render()).unwrap_or_default();
+    (
+        [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        text,
+    )
+        .into_response()
 }
 
 async fn healthz() -> impl IntoResponse {
@@ -278,6 +309,7 @@ fn err_code(err: &ApiError) -> String {
 }
 
 fn log_request(request_id: &str, action: Option<&str>, code: &str, started: std::time::Instant) {
+    telemetry::request(action.unwrap_or("-"), code, started.elapsed().as_secs_f64());
     tracing::info!(
         request_id,
         action = action.unwrap_or("-"),

@@ -32,6 +32,34 @@ pub enum BenchCommand {
     /// P3, P5, P6: durable bulk import of an NDJSON file into a fresh data directory, memory, and
     /// restart time with identical answers.
     Import(ImportArgs),
+    /// P2: signed GetMessageCampaignInsights over HTTP against /healthz in the same run.
+    Http(HttpArgs),
+    /// P4: signed Meta webhooks (one event per POST, 200 after durable commit) against /healthz.
+    Webhook(HttpArgs),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct HttpArgs {
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 64)]
+    pub connections: usize,
+    /// Measured seconds per scenario.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// Warm-up seconds per scenario (not recorded).
+    #[arg(long, default_value_t = 2)]
+    pub warmup: u64,
+    /// Signature of the signed scenario: v3, v3-sm3, v2.
+    #[arg(long, default_value = "v3")]
+    pub signature: String,
+    /// Who signs: `subuser` (a RAM user with a realistic policy set: authorisation on) or `root`.
+    #[arg(long, default_value = "subuser")]
+    pub principal: String,
+    /// Messages in the queried campaign.
+    #[arg(long, default_value_t = 100_000)]
+    pub messages: u64,
+    #[arg(long)]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -82,6 +110,8 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Gen(a) => gen(a),
         BenchCommand::Query(a) => query(a),
         BenchCommand::Import(a) => import(a),
+        BenchCommand::Http(a) => crate::bench_http::http(a, false),
+        BenchCommand::Webhook(a) => crate::bench_http::http(a, true),
     }
 }
 

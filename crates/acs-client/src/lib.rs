@@ -124,12 +124,12 @@ pub struct Client {
 
 /// A fresh nonce: 32 hex characters.
 pub fn new_nonce() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    acs_signature::nonce::new_nonce()
 }
 
 /// Current UTC time in the signed form.
 pub fn now_utc() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    acs_signature::time::now_utc()
 }
 
 impl Client {

@@ -95,6 +95,8 @@
 
 mod crypto;
 mod encoding;
+pub mod nonce;
+pub mod time;
 pub mod v2;
 pub mod v3;
 

@@ -69,19 +69,28 @@ pub fn authorize(
     region: &str,
     req: &Authenticated,
     user_agent: Option<&str>,
-    now_iso: &str,
+    now_secs: i64,
 ) -> Result<(), ApiError> {
     let principal = req.caller.principal();
     if principal.kind == PrincipalKind::Root {
         return Ok(());
     }
-    let ctx = context(region, req, user_agent, now_iso);
+    let ctx = context(
+        region,
+        req,
+        user_agent,
+        &acs_signature::time::format_utc(now_secs),
+    );
     let policies: Vec<&ram_policy::Policy> =
         principal.policies.iter().map(|p| p.as_ref()).collect();
+    // The diagnostic is only built for a denial: allowed requests are the hot path.
     let (decision, policy_type, diagnostic) = match &principal.kind {
         PrincipalKind::AssumedRole { .. } => {
             let session =
                 ram_policy::evaluate_session(&policies, principal.session_policy.as_deref(), &ctx);
+            if session.decision.is_allowed() {
+                return Ok(());
+            }
             let diagnostic =
                 ram_policy::explain::encoded_session_diagnostic(&session, req.action.ram_action);
             let policy_type = session
@@ -91,6 +100,9 @@ pub fn authorize(
         }
         _ => {
             let decision = ram_policy::evaluate(&policies, &ctx);
+            if decision.is_allowed() {
+                return Ok(());
+            }
             let diagnostic =
                 ram_policy::explain::encoded_diagnostic(&decision, req.action.ram_action);
             (
@@ -100,9 +112,6 @@ pub fn authorize(
             )
         }
     };
-    if decision.is_allowed() {
-        return Ok(());
-    }
     let (code, no_permission_type) = match decision.kind {
         DecisionKind::ExplicitDeny => (ErrorCode::ForbiddenRam, "ExplicitDeny"),
         _ => (ErrorCode::NoPermission, "ImplicitDeny"),

@@ -85,6 +85,11 @@ pub struct WhatsAppAccountConfig {
     /// `phone_number_id` → campaign id (everything a business number sends belongs to one campaign).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub campaigns_by_phone_number: std::collections::BTreeMap<String, String>,
+    /// The currency of the ad account its campaigns are (or will be) registered under. A status's
+    /// own price counts only in that currency; until the campaign is registered and without this,
+    /// prices are left to the rate card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
 }
 
 /// `[sts]`: temporary credentials.
@@ -576,6 +581,13 @@ impl Config {
         for (i, account) in self.accounts.iter().enumerate() {
             for (j, w) in account.whatsapp_business_accounts.iter().enumerate() {
                 let place = format!("accounts[{i}].whatsapp_business_accounts[{j}]");
+                if let Some(c) = &w.currency {
+                    if insights::Currency::from_code(c).is_none() {
+                        return Err(ConfigError::Invalid(format!(
+                            "{place}.currency: `{c}` is not an ISO 4217 currency code"
+                        )));
+                    }
+                }
                 if w.id.is_empty() || !wabas.insert(w.id.as_str()) {
                     return Err(ConfigError::Invalid(format!(
                         "{place}.id: `{}` is empty or declared twice",

@@ -128,7 +128,12 @@ impl AppState {
         let identities = Identities::from_config(new, sts)?;
         let tenants = Tenants::from_config(new);
         let tokens = IngestTokens::from_config(new);
+        let routing = webhooks::WebhookRouting::from_config(new);
         *self.identities.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(identities);
+        *self
+            .webhook_routing
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Arc::new(routing);
         *self.tenants.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(tenants);
         *self
             .ingest_tokens
@@ -183,7 +188,8 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 async fn prometheus_metrics(State(state): State<Arc<AppState>>) -> Response {
     telemetry::store_stats(&state.store.stats());
-    let text = telemetry::handle().map(|h| h.render()).unwrap_or_default();
+    let mut text = telemetry::render_requests();
+    text.push_str(&telemetry::handle().map(|h| h.render()).unwrap_or_default());
     (
         [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         text,
@@ -253,7 +259,7 @@ async fn rpc(State(state): State<Arc<AppState>>, request: Request) -> Response {
         Ok(b) => b,
         Err(()) => {
             let err = ApiError::new(ErrorCode::RequestTooLarge);
-            log_request(&request_id, None, &err_code(&err), started);
+            log_request(&request_id, None, Some(err.code), started);
             return response::error(Format::Json, None, &request_id, &host_id, &err);
         }
     };
@@ -283,7 +289,7 @@ async fn rpc(State(state): State<Arc<AppState>>, request: Request) -> Response {
     };
     match outcome.result {
         Ok(fields) => {
-            log_request(&request_id, outcome.action_name, "OK", started);
+            log_request(&request_id, outcome.action_name, None, started);
             response::success(
                 outcome.format,
                 outcome.action_name.unwrap_or(""),
@@ -292,7 +298,7 @@ async fn rpc(State(state): State<Arc<AppState>>, request: Request) -> Response {
             )
         }
         Err(err) => {
-            log_request(&request_id, outcome.action_name, &err_code(&err), started);
+            log_request(&request_id, outcome.action_name, Some(err.code), started);
             response::error(
                 outcome.format,
                 outcome.action_name,
@@ -304,17 +310,21 @@ async fn rpc(State(state): State<Arc<AppState>>, request: Request) -> Response {
     }
 }
 
-fn err_code(err: &ApiError) -> String {
-    err.code.spec().code.to_string()
-}
-
-fn log_request(request_id: &str, action: Option<&str>, code: &str, started: std::time::Instant) {
-    telemetry::request(action.unwrap_or("-"), code, started.elapsed().as_secs_f64());
-    tracing::info!(
+/// Counts the request (by action and code) and logs it at debug level (a busy server must not
+/// spend its time writing a line per request). `code` is `None` for success.
+fn log_request(
+    request_id: &str,
+    action: Option<&str>,
+    code: Option<ErrorCode>,
+    started: std::time::Instant,
+) {
+    let elapsed = started.elapsed();
+    telemetry::request(action, code, elapsed);
+    tracing::debug!(
         request_id,
         action = action.unwrap_or("-"),
-        code,
-        micros = started.elapsed().as_micros() as u64,
+        code = code.map_or("OK", |c| c.spec().code),
+        micros = elapsed.as_micros() as u64,
         "rpc"
     );
 }

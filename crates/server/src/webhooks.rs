@@ -31,6 +31,11 @@ pub struct WebhookRouting {
     verify_tokens: Vec<String>,
     /// WABA id → account.
     waba_owner: HashMap<String, String>,
+    /// WABA id → the campaigns its own mappings name: a status may only count for those, so one
+    /// tenant's tags or numbers can never attribute another tenant's messages.
+    waba_campaigns: HashMap<String, HashSet<String>>,
+    /// WABA id → declared currency.
+    waba_currency: HashMap<String, String>,
     callback_campaigns: HashMap<String, String>,
     phone_number_campaigns: HashMap<String, String>,
 }
@@ -56,6 +61,17 @@ impl WebhookRouting {
         for account in &config.accounts {
             for w in &account.whatsapp_business_accounts {
                 r.waba_owner.insert(w.id.clone(), account.uid.clone());
+                r.waba_campaigns.insert(
+                    w.id.clone(),
+                    w.campaigns_by_callback
+                        .values()
+                        .chain(w.campaigns_by_phone_number.values())
+                        .cloned()
+                        .collect(),
+                );
+                if let Some(c) = &w.currency {
+                    r.waba_currency.insert(w.id.clone(), c.to_ascii_uppercase());
+                }
                 r.callback_campaigns.extend(w.campaigns_by_callback.clone());
                 r.phone_number_campaigns
                     .extend(w.campaigns_by_phone_number.clone());
@@ -226,6 +242,20 @@ async fn receive_inner(state: &Arc<AppState>, request: Request) -> (&'static str
             skip("unknown_waba", format!("WABA {}", we.waba_id));
             continue;
         };
+        let own = routing
+            .waba_campaigns
+            .get(&we.waba_id)
+            .is_some_and(|c| c.contains(&we.event.campaign_id));
+        if !own {
+            skip(
+                "foreign_mapping",
+                format!(
+                    "campaign {} is not mapped by WABA {}",
+                    we.event.campaign_id, we.waba_id
+                ),
+            );
+            continue;
+        }
         if !owned_or_unregistered(state, account, &we.event.campaign_id) {
             skip(
                 "foreign_campaign",
@@ -234,12 +264,18 @@ async fn receive_inner(state: &Arc<AppState>, request: Request) -> (&'static str
             continue;
         }
         let mut event = we.event;
-        // A price in another currency than the campaign's ad account cannot be summed with its
-        // spend: the rate card prices that delivery instead.
-        if let (Some(currency), Some(_)) = (&we.price_currency, event.price_micros) {
-            if campaign_currency(state, &event.campaign_id)
-                .is_some_and(|c| !c.eq_ignore_ascii_case(currency))
-            {
+        // A price counts only in the currency of the campaign's ad account (or, before the campaign
+        // is registered, the WABA's declared one); otherwise the rate card prices the delivery.
+        if event.price_micros.is_some() {
+            let expected = campaign_currency(state, &event.campaign_id)
+                .or_else(|| routing.waba_currency.get(&we.waba_id).cloned());
+            let matches = match (&expected, &we.price_currency) {
+                // No currency stated: the parser's own zero for a non-billable message.
+                (_, None) => true,
+                (Some(e), Some(p)) => e.eq_ignore_ascii_case(p),
+                (None, Some(_)) => false,
+            };
+            if !matches {
                 telemetry::webhook_skipped("price_currency_mismatch", 1);
                 event.price_micros = None;
             }

@@ -98,7 +98,7 @@ pub async fn handle(
         expires_at,
         policy,
     });
-    let expiration = crate::gateway::timestamp::format_utc(expires_at);
+    let expiration = acs_signature::time::format_utc(expires_at);
     let role_id = role_id(&role.account_uid, &role.name);
     Ok(super::object([
         (

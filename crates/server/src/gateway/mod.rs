@@ -6,7 +6,6 @@
 pub mod nonce;
 pub mod params;
 pub mod response;
-pub mod timestamp;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -102,8 +101,12 @@ fn authorize_and_throttle(
     auth: &Authenticated,
     user_agent: Option<&str>,
 ) -> Result<(), ApiError> {
-    let now_iso = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    crate::authorize::authorize(&state.config.server.region, auth, user_agent, &now_iso)?;
+    crate::authorize::authorize(
+        &state.config.server.region,
+        auth,
+        user_agent,
+        state.now_secs(),
+    )?;
     let limits = &state.config.flow_control;
     let rate = limits
         .actions
@@ -297,8 +300,8 @@ fn authenticate(
     }
 
     // Timestamp window.
-    let signed_at =
-        timestamp::parse_utc(timestamp).ok_or(ApiError::new(ErrorCode::InvalidTimeStampFormat))?;
+    let signed_at = acs_signature::time::parse_utc(timestamp)
+        .ok_or(ApiError::new(ErrorCode::InvalidTimeStampFormat))?;
     let now = state.now_secs();
     let window = state.config.server.timestamp_window_secs as i64;
     if (now - signed_at).abs() > window {

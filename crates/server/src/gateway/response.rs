@@ -14,9 +14,14 @@ pub enum Format {
 }
 
 /// A fresh request id: an uppercase UUID, as Alibaba's gateway returns them.
+///
+/// Ids must be unique, not secret: drawn from the per-thread stream of
+/// [`acs_signature::nonce`], so making one costs nanoseconds and no system call.
 pub fn new_request_id() -> String {
+    let bits = acs_signature::nonce::random_u128();
     let mut buf = uuid::Uuid::encode_buffer();
-    uuid::Uuid::new_v4()
+    uuid::Builder::from_random_bytes(bits.to_le_bytes())
+        .into_uuid()
         .hyphenated()
         .encode_upper(&mut buf)
         .to_string()

@@ -32,10 +32,55 @@ pub enum BenchCommand {
     /// P3, P5, P6: durable bulk import of an NDJSON file into a fresh data directory, memory, and
     /// restart time with identical answers.
     Import(ImportArgs),
+    /// Every scenario in one run (P1–P6), each report written as JSON into `--out-dir`.
+    All(AllArgs),
+    /// Our answer for every campaign of an NDJSON file (for the peer comparison, P7): JSON on stdout.
+    Answer(AnswerArgs),
     /// P2: signed GetMessageCampaignInsights over HTTP against /healthz in the same run.
     Http(HttpArgs),
     /// P4: signed Meta webhooks (one event per POST, 200 after durable commit) against /healthz.
     Webhook(HttpArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AllArgs {
+    /// Messages of the import scenario (P3, P5, P6); the spec's size is 10,000,000.
+    #[arg(long, default_value_t = 1_000_000)]
+    messages: u64,
+    /// Largest campaign of the query scenario (P1).
+    #[arg(long, default_value_t = 1_000_000)]
+    query_max: u64,
+    /// Seconds per HTTP scenario (P2, P4).
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Where the JSON reports and the generated file go (default: a temporary directory).
+    #[arg(long)]
+    out_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AnswerArgs {
+    /// The NDJSON file (from `bench gen`).
+    #[arg(long)]
+    file: PathBuf,
+    /// IANA time zone of the ad account.
+    #[arg(long, default_value = "America/New_York")]
+    tz: String,
+    #[arg(long, default_value = "USD")]
+    currency: String,
+    #[arg(long, default_value = "2025-06-30")]
+    date_start: String,
+    #[arg(long, default_value = "2025-07-31")]
+    date_stop: String,
+    /// all_days, 1..90, monthly
+    #[arg(long, default_value = "all_days")]
+    time_increment: String,
+    /// none or country
+    #[arg(long, default_value = "none")]
+    breakdown: String,
+    /// Queries timed per campaign.
+    #[arg(long, default_value_t = 1000)]
+    iterations: u32,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -110,6 +155,8 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Gen(a) => gen(a),
         BenchCommand::Query(a) => query(a),
         BenchCommand::Import(a) => import(a),
+        BenchCommand::Answer(a) => answer(a),
+        BenchCommand::All(a) => all(a),
         BenchCommand::Http(a) => crate::bench_http::http(a, false),
         BenchCommand::Webhook(a) => crate::bench_http::http(a, true),
     }
@@ -303,6 +350,144 @@ fn import(a: ImportArgs) -> anyhow::Result<()> {
                 "checkpoint_on_close_sec": close_secs, "reopen_sec": reopen_secs, "identical_after_restart": same,
             }))?,
         )?;
+    }
+    Ok(())
+}
+
+/// Loads a file into an in-memory engine (what `bench import` measures durably) and prints, for every
+/// campaign, the rows of one query with the wire field names, plus load and query timings.
+fn answer(a: AnswerArgs) -> anyhow::Result<()> {
+    use std::io::BufRead;
+    let tz: chrono_tz::Tz =
+        a.tz.parse()
+            .map_err(|_| anyhow::anyhow!("unknown time zone {}", a.tz))?;
+    let currency = Currency::from_code(&a.currency).context("unknown currency")?;
+    let range =
+        insights::parse_date_range(Some(&a.date_start), Some(&a.date_stop), bench_query().range)?;
+    let increment: TimeIncrement = a
+        .time_increment
+        .parse()
+        .map_err(|_| anyhow::anyhow!("bad --time-increment"))?;
+    let breakdown: Breakdown = a
+        .breakdown
+        .parse()
+        .map_err(|_| anyhow::anyhow!("bad --breakdown"))?;
+    let q = Query {
+        tz,
+        currency,
+        range,
+        increment,
+        breakdown,
+    };
+    let mut engine = Engine::new(EngineConfig::default());
+    let started = Instant::now();
+    let file =
+        std::fs::File::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
+    let mut events = 0u64;
+    for line in std::io::BufReader::with_capacity(1 << 20, file).split(b'\n') {
+        let line = line?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let e = insights::parse_native_event(&line)
+            .map_err(|e| anyhow::anyhow!("line {}: {e}", events + 1))?;
+        engine.apply(&e);
+        events += 1;
+    }
+    let load_secs = started.elapsed().as_secs_f64();
+    let rates = RateCard::empty();
+    let mut campaigns = engine.campaign_ids();
+    campaigns.sort();
+    let mut out = serde_json::Map::new();
+    let mut times = Vec::new();
+    for c in &campaigns {
+        for _ in 0..a.iterations {
+            let t = Instant::now();
+            std::hint::black_box(engine.query(c, &q, &rates));
+            times.push(t.elapsed());
+        }
+        let rows: Vec<serde_json::Value> = engine
+            .query(c, &q, &rates)
+            .iter()
+            .map(|r| {
+                serde_json::Value::Object(
+                    r.format(&currency)
+                        .wire_fields_with(&insights::ExtraFields::all())
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), serde_json::Value::String(v)))
+                        .collect(),
+                )
+            })
+            .collect();
+        out.insert(c.clone(), serde_json::Value::Array(rows));
+    }
+    times.sort();
+    let median = times
+        .get(times.len() / 2)
+        .map_or(0.0, |d| d.as_secs_f64() * 1e6);
+    println!(
+        "{}",
+        serde_json::to_string(&json!({
+            "events": events, "load_seconds": load_secs, "load_events_per_sec": events as f64 / load_secs,
+            "query_median_us": median, "campaigns": out,
+        }))?
+    );
+    Ok(())
+}
+
+/// Runs every scenario in turn; each prints its table and writes `<scenario>.json`.
+fn all(a: AllArgs) -> anyhow::Result<()> {
+    let temp = tempfile::tempdir()?;
+    let dir = a
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| temp.path().to_path_buf());
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join(format!("{}.ndjson", a.messages));
+    println!("== gen ({} messages)", a.messages);
+    gen(GenArgs {
+        messages: a.messages,
+        seed: 1,
+        campaigns: 1,
+        out: Some(file.clone()),
+    })?;
+    let mut sizes = vec![1_000u64];
+    let mut s = 100_000u64;
+    while s <= a.query_max {
+        sizes.push(s);
+        s *= 10;
+    }
+    println!("== P1 query");
+    query(QueryArgs {
+        sizes,
+        seed: 1,
+        iterations: 20_000,
+        json: Some(dir.join("query.json")),
+    })?;
+    println!("== P3, P5, P6 import");
+    import(ImportArgs {
+        file: file.clone(),
+        data_dir: None,
+        batch: 50_000,
+        json: Some(dir.join("import.json")),
+    })?;
+    let http = |json: &str| crate::bench::HttpArgs {
+        connections: 64,
+        duration: a.duration,
+        warmup: 2,
+        signature: "v3".into(),
+        principal: "subuser".into(),
+        messages: 100_000,
+        json: Some(dir.join(json)),
+    };
+    println!("== P2 http");
+    crate::bench_http::http(http("http.json"), false)?;
+    println!("== P4 webhook");
+    crate::bench_http::http(http("webhook.json"), true)?;
+    println!("reports in {}", dir.display());
+    if a.out_dir.is_none() {
+        // The temporary directory goes away: keep the reports by printing where to ask for them.
+        println!("(pass --out-dir to keep them)");
     }
     Ok(())
 }

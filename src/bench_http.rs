@@ -164,6 +164,11 @@ fn webhook_body(i: u64, campaign: &str) -> String {
 }
 
 pub fn http(a: HttpArgs, webhook: bool) -> anyhow::Result<()> {
+    run_http(a, webhook).map(|_| ())
+}
+
+/// Runs the scenario and returns (trivial, measured).
+pub fn run_http(a: HttpArgs, webhook: bool) -> anyhow::Result<(LoadReport, LoadReport)> {
     let dir = tempfile::tempdir()?;
     let (addr, campaign, stop) = start_server(dir.path(), a.messages)?;
     let endpoint = addr.to_string();
@@ -260,5 +265,52 @@ pub fn http(a: HttpArgs, webhook: bool) -> anyhow::Result<()> {
             }))?,
         )?;
     }
-    Ok(())
+    Ok((trivial, measured))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(principal: &str, signature: &str) -> HttpArgs {
+        HttpArgs {
+            connections: 2,
+            duration: 1,
+            warmup: 0,
+            signature: signature.into(),
+            principal: principal.into(),
+            messages: 200,
+            json: None,
+        }
+    }
+
+    /// Every generated request verifies (a bad signature would be an error answer), the
+    /// policies of the benchmark user allow the query, and the counts add up. No timing checked.
+    #[test]
+    fn generated_requests_are_accepted_and_counted() {
+        for (principal, signature) in [("subuser", "v3"), ("root", "v2"), ("subuser", "v3-sm3")] {
+            let (trivial, measured) = run_http(args(principal, signature), false).unwrap();
+            for r in [&trivial, &measured] {
+                assert!(r.requests > 0);
+                assert_eq!(r.ok + r.errors, r.requests, "{:?}", r.errors_by_code);
+                assert_eq!(
+                    r.errors, 0,
+                    "{principal}/{signature}: {:?}",
+                    r.errors_by_code
+                );
+            }
+            assert!(
+                measured.errors_by_code.is_empty(),
+                "{:?}",
+                measured.errors_by_code
+            );
+        }
+    }
+
+    #[test]
+    fn generated_webhooks_verify_and_are_durably_accepted() {
+        let (_, measured) = run_http(args("-", "v3"), true).unwrap();
+        assert!(measured.requests > 0);
+        assert_eq!(measured.errors, 0, "{:?}", measured.errors_by_code);
+    }
 }

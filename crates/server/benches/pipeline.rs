@@ -94,7 +94,10 @@ timezone = "America/New_York"
                 ("CampaignId", &c.campaign_id),
             ],
         );
-        let n: usize = std::env::var("N").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+        let n: usize = std::env::var("N")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20_000);
         let t = Instant::now();
         let requests: Vec<RawRequest> = (0..n)
             .map(|_| {

@@ -56,18 +56,22 @@ def make_case(rng: random.Random):
     lines = []
     for _ in range(rng.randint(1, 250)):
         kind = rng.choice(KINDS)
+        ms = rng.choice(pool)
         e = {"campaign_id": rng.choice(campaigns), "recipient": rng.choice(recipients), "event": kind,
-             "timestamp": iso(rng.choice(pool))}
+             "timestamp": iso(ms)}
         c = rng.choice(COUNTRIES)
         if c is not None and rng.random() < 0.7:
             e["country"] = c
         if kind == "click" and rng.random() < 0.6:
-            e["event_id"] = rng.choice(["a", "b", "c", "clk-1", "1234"])
+            # an id may even spell the ms timestamp of an id-less click: still a different click
+            e["event_id"] = rng.choice(["a", "b", "c", "clk-1", "1234", str(ms), str(ms)])
         elif rng.random() < 0.05:
             e["event_id"] = rng.choice(["a", "x"])  # ids on other kinds identify nothing
         if kind in ("delivered", "read", "sent") and rng.random() < 0.4:
             e["price"] = rng.choice(PRICES)
         lines.append(e)
+        if e.get("event_id") == str(ms) and rng.random() < 0.5:
+            lines.append({k: v for k, v in e.items() if k != "event_id"})  # the id-less click at that ms
         if rng.random() < 0.1:
             lines.append(dict(e))  # duplicate
         if rng.random() < 0.05:  # the same instant, another country or price: ties

@@ -354,10 +354,10 @@ fn import(a: ImportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Loads a file into an in-memory engine (what `bench import` measures durably) and prints, for every
-/// campaign, the rows of one query with the wire field names, plus load and query timings.
+/// Loads a file as `import --data-dir` does (parallel parse, durable commits) into a temporary
+/// store, and prints, for every campaign, the rows of one query with the wire field names, plus
+/// the load rate and the in-process query time (through the store, locks included).
 fn answer(a: AnswerArgs) -> anyhow::Result<()> {
-    use std::io::BufRead;
     let tz: chrono_tz::Tz =
         a.tz.parse()
             .map_err(|_| anyhow::anyhow!("unknown time zone {}", a.tz))?;
@@ -379,35 +379,38 @@ fn answer(a: AnswerArgs) -> anyhow::Result<()> {
         increment,
         breakdown,
     };
-    let mut engine = Engine::new(EngineConfig::default());
-    let started = Instant::now();
+    // Loaded the way `import --data-dir` loads: parsed in parallel, committed durably.
+    let dir = tempfile::tempdir()?;
+    let store = SqliteStore::open(&dir.path().join("data"), SqliteOptions::default())?;
     let file =
         std::fs::File::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
-    let mut events = 0u64;
-    for line in std::io::BufReader::with_capacity(1 << 20, file).split(b'\n') {
-        let line = line?;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let e = insights::parse_native_event(&line)
-            .map_err(|e| anyhow::anyhow!("line {}: {e}", events + 1))?;
-        engine.apply(&e);
-        events += 1;
-    }
-    let load_secs = started.elapsed().as_secs_f64();
-    let rates = RateCard::empty();
-    let mut campaigns = engine.campaign_ids();
+    let summary = crate::import::import_offline(
+        &store,
+        BENCH_ACCOUNT,
+        file,
+        50_000,
+        0,
+        &indicatif::ProgressBar::hidden(),
+    )?;
+    anyhow::ensure!(
+        summary.rejected == 0,
+        "{} lines of {} are not valid events",
+        summary.rejected,
+        a.file.display()
+    );
+    let (events, load_secs) = (summary.accepted, summary.seconds);
+    let mut campaigns = store.campaign_ids_with_events(BENCH_ACCOUNT);
     campaigns.sort();
     let mut out = serde_json::Map::new();
     let mut times = Vec::new();
     for c in &campaigns {
         for _ in 0..a.iterations {
             let t = Instant::now();
-            std::hint::black_box(engine.query(c, &q, &rates));
+            std::hint::black_box(store.insights(BENCH_ACCOUNT, c, &q));
             times.push(t.elapsed());
         }
-        let rows: Vec<serde_json::Value> = engine
-            .query(c, &q, &rates)
+        let rows: Vec<serde_json::Value> = store
+            .insights(BENCH_ACCOUNT, c, &q)
             .iter()
             .map(|r| {
                 serde_json::Value::Object(

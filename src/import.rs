@@ -138,8 +138,38 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Imports into an open store. Parsing runs here while the store's writer thread commits and
-/// applies the previous batch.
+/// Bytes handed to a parser thread at a time (cut at a line end).
+const CHUNK_BYTES: usize = 4 << 20;
+
+/// What a parser thread made of one chunk.
+struct ParsedChunk {
+    events: Vec<insights::Event>,
+    /// (line number, reason)
+    errors: Vec<(u64, String)>,
+}
+
+fn parse_chunk(first_line: u64, bytes: &[u8]) -> ParsedChunk {
+    let mut out = ParsedChunk {
+        events: Vec::with_capacity(bytes.len() / 120),
+        errors: Vec::new(),
+    };
+    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        let text = line.strip_suffix(b"\r").unwrap_or(line);
+        if text.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match insights::parse_native_event(text) {
+            Ok(e) => out.events.push(e),
+            Err(e) => out.errors.push((first_line + i as u64, e.to_string())),
+        }
+    }
+    out
+}
+
+/// Imports into an open store. The reading thread cuts the input into chunks at line ends; parser
+/// threads (one per core) turn chunks into events; the store's writer thread commits and applies
+/// them. Order does not matter to the metrics (they are the same for any permutation of the
+/// events), so chunks are appended as they are parsed.
 pub fn import_offline(
     store: &dyn Store,
     account: &str,
@@ -149,61 +179,107 @@ pub fn import_offline(
     bar: &ProgressBar,
 ) -> anyhow::Result<ImportSummary> {
     let started = Instant::now();
-    let mut reader = BufReader::with_capacity(1 << 20, input);
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
+    let chunk_bytes = CHUNK_BYTES
+        .min(batch_size.saturating_mul(160))
+        .max(64 << 10);
+    let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<(u64, Vec<u8>)>(workers);
+    let chunk_rx = std::sync::Mutex::new(chunk_rx);
+    let (done_tx, done_rx) =
+        std::sync::mpsc::channel::<anyhow::Result<(ParsedChunk, store::AppendReceipt)>>();
     let mut summary = ImportSummary::default();
-    let mut batch = Vec::with_capacity(batch_size);
-    let mut in_flight: std::collections::VecDeque<store::Pending<store::AppendReceipt>> =
-        Default::default();
-    let mut line = Vec::with_capacity(512);
-    let collect = |p: store::Pending<store::AppendReceipt>,
-                   summary: &mut ImportSummary|
-     -> anyhow::Result<()> {
-        let r = store::wait(p)?;
-        summary.accepted += r.accepted;
-        summary.changed += r.changed;
-        Ok(())
-    };
-    loop {
-        line.clear();
-        let n = reader.read_until(b'\n', &mut line)?;
-        if n == 0 {
-            break;
-        }
-        bar.inc(n as u64);
-        summary.lines += 1;
-        let text = line.strip_suffix(b"\n").unwrap_or(&line);
-        let text = text.strip_suffix(b"\r").unwrap_or(text);
-        if text.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match insights::parse_native_event(text) {
-            Ok(e) => batch.push(e),
-            Err(e) => {
-                summary.rejected += 1;
-                if summary.rejected <= max_errors {
-                    bar.suspend(|| eprintln!("line {}: {e}", summary.lines));
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        for _ in 0..workers {
+            let (chunk_rx, done_tx) = (&chunk_rx, done_tx.clone());
+            scope.spawn(move || loop {
+                let next = chunk_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                let Ok((first_line, bytes)) = next else {
+                    return;
+                };
+                let mut parsed = parse_chunk(first_line, &bytes);
+                let events = std::mem::take(&mut parsed.events);
+                let receipt = if events.is_empty() {
+                    Ok(store::AppendReceipt::default())
+                } else {
+                    store::wait(store.append(account, None, events)).map_err(anyhow::Error::from)
+                };
+                if done_tx.send(receipt.map(|r| (parsed, r))).is_err() {
+                    return;
                 }
+            });
+        }
+        drop(done_tx);
+        // Read and cut; the parsers report on `done_rx`, drained after the last chunk is sent.
+        let mut reader = BufReader::with_capacity(1 << 20, input);
+        let mut next_line = 1u64;
+        let mut carry: Vec<u8> = Vec::new();
+        loop {
+            let mut chunk = std::mem::take(&mut carry);
+            chunk.reserve(chunk_bytes + 1024);
+            let mut eof = false;
+            while chunk.len() < chunk_bytes {
+                let buf = reader.fill_buf()?;
+                if buf.is_empty() {
+                    eof = true;
+                    break;
+                }
+                let take = buf.len().min(chunk_bytes - chunk.len());
+                chunk.extend_from_slice(&buf[..take]);
+                reader.consume(take);
+            }
+            if chunk.is_empty() {
+                break;
+            }
+            if !eof {
+                // Keep the partial last line for the next chunk.
+                match chunk.iter().rposition(|b| *b == b'\n') {
+                    Some(end) => carry = chunk.split_off(end + 1),
+                    None => {
+                        // One line longer than a chunk: read on to its end.
+                        reader.read_until(b'\n', &mut chunk)?;
+                    }
+                }
+            } else if chunk.last() != Some(&b'\n') {
+                chunk.push(b'\n');
+            }
+            bar.inc(chunk.len() as u64);
+            let lines = chunk.iter().filter(|b| **b == b'\n').count() as u64;
+            let first = next_line;
+            next_line += lines;
+            if chunk_tx.send((first, chunk)).is_err() {
+                break;
+            }
+            if eof {
+                break;
             }
         }
-        if batch.len() >= batch_size {
-            in_flight.push_back(store.append(
-                account,
-                None,
-                std::mem::replace(&mut batch, Vec::with_capacity(batch_size)),
-            ));
-            // Two batches in flight keep both cores busy without holding the whole file.
-            while in_flight.len() > 2 {
-                let p = in_flight.pop_front().expect("non-empty");
-                collect(p, &mut summary)?;
+        drop(chunk_tx);
+        let mut errors: Vec<(u64, String)> = Vec::new();
+        let mut failure = None;
+        for done in done_rx {
+            match done {
+                Ok((parsed, receipt)) => {
+                    summary.accepted += receipt.accepted;
+                    summary.changed += receipt.changed;
+                    summary.rejected += parsed.errors.len() as u64;
+                    errors.extend(parsed.errors);
+                    errors.sort_unstable();
+                    errors.truncate(max_errors as usize);
+                }
+                Err(e) => failure = Some(e),
             }
         }
-    }
-    if !batch.is_empty() {
-        in_flight.push_back(store.append(account, None, batch));
-    }
-    for p in in_flight {
-        collect(p, &mut summary)?;
-    }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        summary.lines = next_line - 1;
+        for (line, reason) in &errors {
+            bar.suspend(|| eprintln!("line {line}: {reason}"));
+        }
+        Ok(())
+    })?;
     if summary.rejected > max_errors {
         eprintln!(
             "({} more bad lines not shown)",

@@ -4,44 +4,18 @@
 //! pinned SDK from `tests/sdk/requirements.txt`, installed once), starts the real binary on an
 //! ephemeral port, waits for the demo file, and runs the SDK scripts of `tests/sdk/`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::{python_venv, repo};
 
-/// A venv with the SDK, created on first use.
+/// A venv with the pinned SDK, created on first use.
 fn python() -> PathBuf {
-    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sdk-venv");
-    let python = venv.join("bin/python3");
-    let marker = venv.join(".installed");
     let requirements = repo().join("tests/sdk/requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements).expect("requirements");
-    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
-        let ok = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .expect("python3 runs");
-        assert!(ok.success(), "python3 -m venv failed");
-        let ok = Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-r",
-            ])
-            .arg(&requirements)
-            .status()
-            .expect("pip runs");
-        assert!(ok.success(), "pip install of the SDK failed");
-        std::fs::write(&marker, wanted).unwrap();
-    }
-    python
+    python_venv("sdk-venv", &[requirements.to_str().expect("utf-8 path")])
 }
 
 struct Demo {

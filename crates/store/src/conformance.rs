@@ -298,6 +298,11 @@ pub fn events_match_the_reference(open: Opener, dir: &Path) {
         );
     }
     assert_eq!(
+        s.campaign_ids_with_events(ACCOUNT),
+        vec!["120200000000000001".to_string()]
+    );
+    assert!(s.campaign_ids_with_events(OTHER).is_empty());
+    assert_eq!(
         s.first_event_ms(ACCOUNT, "120200000000000001"),
         evs.iter().map(|e| e.timestamp_ms).min()
     );

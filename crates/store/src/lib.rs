@@ -87,6 +87,8 @@ pub trait Store: Send + Sync + 'static {
     // --- reads ---
     /// The insights rows of a campaign of an account.
     fn insights(&self, account_uid: &str, campaign_id: &str, query: &Query) -> Vec<Row>;
+    /// Every campaign id the account's events mention (registered or not).
+    fn campaign_ids_with_events(&self, account_uid: &str) -> Vec<String>;
     /// The earliest event time of a campaign of an account.
     fn first_event_ms(&self, account_uid: &str, campaign_id: &str) -> Option<i64>;
     /// The current rate card.

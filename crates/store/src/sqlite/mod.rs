@@ -290,6 +290,13 @@ impl Store for SqliteStore {
         }
     }
 
+    fn campaign_ids_with_events(&self, account_uid: &str) -> Vec<String> {
+        match self.shared.engine(account_uid) {
+            Some(engine) => read(&engine).campaign_ids(),
+            None => Vec::new(),
+        }
+    }
+
     fn first_event_ms(&self, account_uid: &str, campaign_id: &str) -> Option<i64> {
         self.shared
             .engine(account_uid)

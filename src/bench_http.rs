@@ -93,11 +93,24 @@ timezone = "America/New_York"
     )
 }
 
+/// The server thread of a benchmark run.
+struct RunningBench {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl RunningBench {
+    fn finish(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
+    }
+}
+
 /// Starts the server on its own runtime; returns its address and the campaign to query.
 fn start_server(
     dir: &std::path::Path,
     messages: u64,
-) -> anyhow::Result<(SocketAddr, String, std::sync::mpsc::Sender<()>)> {
+) -> anyhow::Result<(SocketAddr, String, RunningBench)> {
     let data = dir.join("data");
     let config = Config::parse(&config(&data))?;
     let store = Arc::new(SqliteStore::open(&data, SqliteOptions::default())?);
@@ -134,7 +147,7 @@ fn start_server(
     let state = AppState::new(config, store)?;
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
-    std::thread::spawn(move || {
+    let thread = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -152,7 +165,14 @@ fn start_server(
         });
     });
     let addr = addr_rx.recv().context("the server did not start")?;
-    Ok((addr, campaign.campaign_id, stop_tx))
+    Ok((
+        addr,
+        campaign.campaign_id,
+        RunningBench {
+            stop: stop_tx,
+            thread,
+        },
+    ))
 }
 
 fn webhook_body(i: u64, campaign: &str) -> String {
@@ -234,7 +254,8 @@ pub fn run_http(a: HttpArgs, webhook: bool) -> anyhow::Result<(LoadReport, LoadR
             rt.block_on(loadgen::run(Target::Signed { client, call }, &load))?,
         )
     };
-    let _ = stop.send(());
+    // Stop the server and let it close its store before the temporary directory goes.
+    stop.finish();
     let ratio = loadgen::compare(&trivial, &measured);
     println!("{}", LoadReport::header());
     println!("{}", trivial.row("/healthz"));

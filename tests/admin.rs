@@ -1,10 +1,13 @@
 //! Configuration tools and hot reload: `keys create|disable|list`, `policy simulate|check`, SIGHUP.
 
+mod common;
+
+use common::{signing_client, ServerProcess};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use acs_client::{Call, Client, Credentials, SignatureScheme};
+use acs_client::{Call, Client};
 
 const UID: &str = "1234567890123456";
 
@@ -55,51 +58,6 @@ timezone = "UTC"
     )
 }
 
-struct Server(Child, String);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-#[allow(clippy::zombie_processes)] // waited for by Server's Drop
-fn start(config: &Path, dir: &Path) -> Server {
-    let endpoint_file = dir.join("endpoint.json");
-    let child = bin()
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(config)
-        .arg("--endpoint-file")
-        .arg(&endpoint_file)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut server = Server(child, String::new());
-    let started = Instant::now();
-    while !endpoint_file.exists() {
-        assert!(started.elapsed() < Duration::from_secs(60));
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&endpoint_file).unwrap()).unwrap();
-    server.1 = v["endpoint"].as_str().unwrap().to_string();
-    server
-}
-
-fn client(endpoint: &str, id: &str, secret: &str) -> Client {
-    Client::new(
-        endpoint,
-        Credentials {
-            access_key_id: id.into(),
-            access_key_secret: secret.into(),
-            security_token: None,
-        },
-        SignatureScheme::parse("v3").unwrap(),
-    )
-    .unwrap()
-}
-
 fn code(rt: &tokio::runtime::Runtime, c: &Client) -> String {
     let r = rt
         .block_on(c.call(&Call::new(
@@ -111,9 +69,9 @@ fn code(rt: &tokio::runtime::Runtime, c: &Client) -> String {
     r.json()["Code"].as_str().unwrap_or("").to_string()
 }
 
-fn hup(server: &Server) {
+fn hup(server: &ServerProcess) {
     let ok = Command::new("kill")
-        .args(["-HUP", &server.0.id().to_string()])
+        .args(["-HUP", &server.pid().to_string()])
         .status()
         .unwrap();
     assert!(ok.success());
@@ -161,17 +119,17 @@ fn keys_and_hot_reload() {
         "{listed}"
     );
 
-    let server = start(&config, dir.path());
+    let server = ServerProcess::start(&config, dir.path());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let root = client(
-        &server.1,
+    let root = signing_client(
+        &server.endpoint,
         "LTAI5tFirstKey000000001",
         "FirstSecret0123456789abcdefghij",
     );
-    let reader = client(&server.1, &reader_id, &reader_secret);
+    let reader = signing_client(&server.endpoint, &reader_id, &reader_secret);
     assert_eq!(code(&rt, &root), "OK");
     assert_eq!(code(&rt, &reader), "OK");
 
@@ -185,8 +143,8 @@ fn keys_and_hot_reload() {
             .trim()
             .to_string()
     };
-    let second = client(
-        &server.1,
+    let second = signing_client(
+        &server.endpoint,
         &field("AccessKeyId:"),
         &field("AccessKeySecret:"),
     );

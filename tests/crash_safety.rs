@@ -5,12 +5,14 @@
 //! the reference evaluation of its whole batch (acknowledged batches: always; batches in flight at
 //! the kill: either that or nothing at all).
 
+mod common;
+
+use common::{signing_client, ServerProcess};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use acs_client::{Call, Client, Credentials, SignatureScheme};
+use acs_client::{Call, Client};
 use bytes::Bytes;
 use insights::{
     Breakdown, Currency, DateRange, EngineConfig, Event, EventKind, Query, RateCard, TimeIncrement,
@@ -47,62 +49,6 @@ timezone = "America/New_York"
 "#,
         data_dir.display()
     )
-}
-
-struct Server {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-// The child is waited for by `Server`'s Drop, which clippy cannot see.
-#[allow(clippy::zombie_processes)]
-fn start(dir: &Path) -> Server {
-    let endpoint_file = dir.join("endpoint.json");
-    let _ = std::fs::remove_file(&endpoint_file);
-    let child = Command::new(env!("CARGO_BIN_EXE_cams-insights"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(dir.join("config.toml"))
-        .arg("--endpoint-file")
-        .arg(&endpoint_file)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let started = Instant::now();
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&endpoint_file) {
-            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-            return Server {
-                child,
-                endpoint: v["endpoint"].as_str().unwrap().to_string(),
-            };
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "server never came up"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn client(endpoint: &str) -> Client {
-    Client::new(
-        endpoint,
-        Credentials {
-            access_key_id: KEY.into(),
-            access_key_secret: SECRET.into(),
-            security_token: None,
-        },
-        SignatureScheme::parse("v3").unwrap(),
-    )
-    .unwrap()
 }
 
 /// A batch of events for one campaign: deliveries, reads, clicks, failures, in July 2025.
@@ -209,8 +155,8 @@ fn acknowledged_batches_survive_sigkill_and_none_is_partial() {
         .build()
         .unwrap();
 
-    let mut server = start(dir.path());
-    let c = client(&server.endpoint);
+    let server = ServerProcess::start(&dir.path().join("config.toml"), dir.path());
+    let c = signing_client(&server.endpoint, KEY, SECRET);
     let mut campaigns = Vec::new();
     for i in 0..CAMPAIGNS {
         let r = rt
@@ -270,8 +216,7 @@ fn acknowledged_batches_survive_sigkill_and_none_is_partial() {
     {
         std::thread::sleep(Duration::from_millis(5));
     }
-    server.child.kill().unwrap(); // SIGKILL
-    server.child.wait().unwrap();
+    server.kill(); // SIGKILL
     for t in tasks {
         let _ = rt.block_on(t);
     }
@@ -282,8 +227,8 @@ fn acknowledged_batches_survive_sigkill_and_none_is_partial() {
         acked.len()
     );
 
-    let server = start(dir.path());
-    let c = client(&server.endpoint);
+    let server = ServerProcess::start(&dir.path().join("config.toml"), dir.path());
+    let c = signing_client(&server.endpoint, KEY, SECRET);
     let mut in_flight_present = 0;
     for (i, campaign) in campaigns.iter().enumerate() {
         let got = insights_of(&rt, &c, campaign);

@@ -6,12 +6,14 @@
 //! page; after the restart `SyncMessageCampaign` registers them, and each campaign's insights say
 //! whether its webhook is in.
 
+mod common;
+
+use common::{signing_client, ServerProcess};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use acs_client::{Call, Client, Credentials, SignatureScheme};
+use acs_client::{Call, Client};
 use bytes::Bytes;
 use http_body_util::Full;
 
@@ -51,53 +53,6 @@ timezone = "UTC"
 "#,
         data.display()
     )
-}
-
-struct Server(Child, String);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-#[allow(clippy::zombie_processes)] // waited for by Server's Drop
-fn start(dir: &Path) -> Server {
-    let endpoint_file = dir.join("endpoint.json");
-    let _ = std::fs::remove_file(&endpoint_file);
-    let child = Command::new(env!("CARGO_BIN_EXE_cams-insights"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(dir.join("cams.toml"))
-        .arg("--endpoint-file")
-        .arg(&endpoint_file)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut s = Server(child, String::new());
-    let started = Instant::now();
-    while !endpoint_file.exists() {
-        assert!(started.elapsed() < Duration::from_secs(60));
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&endpoint_file).unwrap()).unwrap();
-    s.1 = v["endpoint"].as_str().unwrap().to_string();
-    s
-}
-
-fn client(endpoint: &str) -> Client {
-    Client::new(
-        endpoint,
-        Credentials {
-            access_key_id: KEY.into(),
-            access_key_secret: SECRET.into(),
-            security_token: None,
-        },
-        SignatureScheme::parse("v3").unwrap(),
-    )
-    .unwrap()
 }
 
 /// Webhook `i`: one delivery of campaign FIRST_CAMPAIGN + i to its own recipient, in the standard
@@ -168,9 +123,9 @@ fn acknowledged_webhooks_survive_sigkill_and_retries_count_once() {
         .enable_all()
         .build()
         .unwrap();
-    let server = start(dir.path());
-    let endpoint = server.1.clone();
-    let sender = client(&endpoint);
+    let server = ServerProcess::start(&dir.path().join("cams.toml"), dir.path());
+    let endpoint = server.endpoint.clone();
+    let sender = signing_client(&endpoint, KEY, SECRET);
 
     let acked: Arc<Mutex<Vec<u64>>> = Arc::default();
     let mut tasks = Vec::new();
@@ -191,7 +146,7 @@ fn acknowledged_webhooks_survive_sigkill_and_retries_count_once() {
     {
         std::thread::sleep(Duration::from_millis(2));
     }
-    drop(server); // SIGKILL
+    server.kill(); // SIGKILL
     for t in tasks {
         let _ = rt.block_on(t);
     }
@@ -202,8 +157,8 @@ fn acknowledged_webhooks_survive_sigkill_and_retries_count_once() {
         acked.len()
     );
 
-    let server = start(dir.path());
-    let c = client(&server.1);
+    let server = ServerProcess::start(&dir.path().join("cams.toml"), dir.path());
+    let c = signing_client(&server.endpoint, KEY, SECRET);
     sync(&rt, &c);
     for i in 0..WEBHOOKS {
         let n = delivered(&rt, &c, FIRST_CAMPAIGN + i);
@@ -215,7 +170,7 @@ fn acknowledged_webhooks_survive_sigkill_and_retries_count_once() {
     }
     // Meta re-delivers: every webhook again (the unacknowledged ones at least once more).
     for i in 0..WEBHOOKS {
-        let r = rt.block_on(c.send(webhook(&server.1, i))).unwrap();
+        let r = rt.block_on(c.send(webhook(&server.endpoint, i))).unwrap();
         assert_eq!(r.status, 200);
     }
     sync(&rt, &c);

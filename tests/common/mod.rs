@@ -50,3 +50,78 @@ pub fn python_venv(name: &str, packages: &[&str]) -> PathBuf {
     }
     python
 }
+
+/// `cams-insights serve --config CONFIG` on an ephemeral port, killed (SIGKILL) and reaped on drop.
+pub struct ServerProcess {
+    child: std::process::Child,
+    pub endpoint: String,
+}
+
+impl ServerProcess {
+    /// Starts the binary and waits until it accepts connections (the endpoint file appears).
+    // The child is reaped by Drop, which clippy cannot see.
+    #[allow(clippy::zombie_processes)]
+    pub fn start(config: &Path, dir: &Path) -> ServerProcess {
+        let endpoint_file = dir.join("endpoint.json");
+        let _ = std::fs::remove_file(&endpoint_file);
+        let child = Command::new(env!("CARGO_BIN_EXE_cams-insights"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(config)
+            .arg("--endpoint-file")
+            .arg(&endpoint_file)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("the server starts");
+        let mut server = ServerProcess {
+            child,
+            endpoint: String::new(),
+        };
+        let started = std::time::Instant::now();
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&endpoint_file) {
+                let v: serde_json::Value =
+                    serde_json::from_str(&text).expect("endpoint file is JSON");
+                server.endpoint = v["endpoint"].as_str().expect("endpoint").to_string();
+                return server;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "the server never came up"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// The process id (for signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL now.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A V3-signing client with long-term credentials.
+pub fn signing_client(endpoint: &str, id: &str, secret: &str) -> acs_client::Client {
+    acs_client::Client::new(
+        endpoint,
+        acs_client::Credentials {
+            access_key_id: id.into(),
+            access_key_secret: secret.into(),
+            security_token: None,
+        },
+        acs_client::SignatureScheme::parse("v3").expect("v3"),
+    )
+    .expect("client")
+}

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use acs_signature::{v2, v3, V3Algorithm};
 use bytes::Bytes;
-use http::{Method, Request};
+use http::{HeaderName, HeaderValue, Method, Request};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -120,6 +120,26 @@ pub struct Client {
     scheme: SignatureScheme,
     http: hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>,
     timeout: Duration,
+}
+
+/// The header's name, without parsing for the names every signed request carries.
+fn header_name(name: &str) -> HeaderName {
+    const NAMES: [&str; 10] = [
+        "host",
+        "authorization",
+        "content-type",
+        "x-acs-action",
+        "x-acs-version",
+        "x-acs-date",
+        "x-acs-signature-nonce",
+        "x-acs-content-sha256",
+        "x-acs-security-token",
+        "x-acs-accesskey-id",
+    ];
+    match NAMES.iter().find(|known| **known == name) {
+        Some(known) => HeaderName::from_static(known),
+        None => HeaderName::try_from(name).expect("signed header name is well-formed"),
+    }
 }
 
 /// A fresh nonce: 32 hex characters.
@@ -233,19 +253,24 @@ impl Client {
                 (params, headers)
             }
         };
-        let query = acs_signature::encode_form(&query);
-        let uri = if query.is_empty() {
-            format!("http://{}/", self.endpoint)
-        } else {
-            format!("http://{}/?{}", self.endpoint, query)
-        };
-        let mut builder = Request::builder().method(call.method.clone()).uri(uri);
-        for (name, value) in headers {
-            builder = builder.header(name, value);
+        let mut uri = String::with_capacity(self.endpoint.len() + 128);
+        uri.push_str("http://");
+        uri.push_str(&self.endpoint);
+        uri.push('/');
+        if !query.is_empty() {
+            uri.push('?');
+            uri.push_str(&acs_signature::encode_form(&query));
         }
-        builder
-            .body(Full::new(body))
-            .expect("signed request is well-formed")
+        let mut request = Request::new(Full::new(body));
+        *request.method_mut() = call.method.clone();
+        *request.uri_mut() = uri.parse().expect("signed request URI is well-formed");
+        let map = request.headers_mut();
+        map.reserve(headers.len());
+        for (name, value) in headers {
+            let value = HeaderValue::try_from(value).expect("signed header value is well-formed");
+            map.append(header_name(&name), value);
+        }
+        request
     }
 
     /// Sends a request as built (possibly altered by the caller).

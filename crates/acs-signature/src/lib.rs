@@ -100,7 +100,10 @@ pub mod time;
 pub mod v2;
 pub mod v3;
 
-pub use encoding::{canonical_query, encode_form, form_decode, parse_form, percent_encode};
+pub use encoding::{
+    canonical_query, encode_form, form_decode, form_decode_cow, parse_form, parse_form_cow,
+    percent_encode, CowPair,
+};
 
 use core::fmt;
 

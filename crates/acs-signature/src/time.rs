@@ -95,10 +95,20 @@ pub fn format_utc(secs: i64) -> String {
 
 /// The current time in that form.
 pub fn now_utc() -> String {
+    thread_local! {
+        /// The last second formatted: a load generator signs thousands of requests per second.
+        static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    }
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    format_utc(secs)
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != secs {
+            *last = (secs, format_utc(secs));
+        }
+        last.1.clone()
+    })
 }
 
 #[cfg(test)]

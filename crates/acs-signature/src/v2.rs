@@ -14,11 +14,11 @@ use crate::encoding::{canonical_query, percent_encode};
 pub const SIGNATURE_PARAM: &str = "Signature";
 
 /// `METHOD&%2F&` + percent-encoded canonical query of every parameter except `Signature`.
-pub fn string_to_sign(method: &str, params: &[(String, String)]) -> String {
+pub fn string_to_sign<S: AsRef<str>>(method: &str, params: &[(S, S)]) -> String {
     let pairs: Vec<(&str, &str)> = params
         .iter()
-        .filter(|(name, _)| name != SIGNATURE_PARAM)
-        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .filter(|(name, _)| name.as_ref() != SIGNATURE_PARAM)
+        .map(|(name, value)| (name.as_ref(), value.as_ref()))
         .collect();
     let mut out = String::from(method);
     out.push('&');

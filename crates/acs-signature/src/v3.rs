@@ -13,7 +13,7 @@
 use core::fmt;
 
 use crate::crypto;
-use crate::encoding::canonical_query;
+use crate::encoding::push_canonical_query;
 use crate::{AuthorizationError, SignError, V3Algorithm};
 
 /// Name of the header carrying the payload hash (kept for SM3 too).
@@ -33,54 +33,30 @@ pub fn hash_payload(alg: V3Algorithm, body: &[u8]) -> String {
     lower_hex(&crypto::digest(alg, body))
 }
 
-/// The inputs of a V3 canonical request, as the server sees them.
+/// The inputs of a V3 canonical request, as the server sees them. Pairs are anything that reads
+/// as `&str` (owned strings, or the server's borrowed [`Cow`](std::borrow::Cow)s).
 #[derive(Debug, Clone, Copy)]
-pub struct CanonicalInput<'a> {
+pub struct CanonicalInput<'a, Q = String, H = String> {
     /// HTTP method, used as is (e.g. `POST`).
     pub method: &'a str,
     /// Canonical URI, used as is (`/` for RPC-style APIs).
     pub path: &'a str,
     /// Decoded query parameters (and form-body parameters, if the caller merges them).
-    pub query: &'a [(String, String)],
+    pub query: &'a [(Q, Q)],
     /// All request headers: names in any case, values as received.
-    pub headers: &'a [(String, String)],
+    pub headers: &'a [(H, H)],
     /// Lowercase header names, in the order listed in the `Authorization` header.
     pub signed_headers: &'a [String],
     /// Payload hash (hex), normally the `x-acs-content-sha256` header value.
     pub payload_hash: &'a str,
 }
 
-/// Assemble the canonical request from already-resolved header lines `(lowercase name, value)`.
-fn assemble(
-    method: &str,
-    path: &str,
-    query: &[(String, String)],
-    header_lines: &[(String, String)],
-    payload_hash: &str,
-) -> String {
-    let mut out = String::new();
-    out.push_str(method);
-    out.push('\n');
-    out.push_str(path);
-    out.push('\n');
-    out.push_str(&canonical_query(query));
-    out.push('\n');
-    for (name, value) in header_lines {
-        out.push_str(name);
-        out.push(':');
-        out.push_str(value);
-        out.push('\n');
-    }
-    out.push('\n');
-    for (i, (name, _)) in header_lines.iter().enumerate() {
-        if i > 0 {
-            out.push(';');
-        }
-        out.push_str(name);
-    }
-    out.push('\n');
-    out.push_str(payload_hash);
-    out
+/// Room for a typical canonical request, so building one allocates once.
+const CANONICAL_CAPACITY: usize = 768;
+
+/// Appends `name` in ASCII lowercase.
+fn push_lowercase(out: &mut String, name: &str) {
+    out.extend(name.chars().map(|c| c.to_ascii_lowercase()));
 }
 
 /// The canonical request: method, URI, canonical query, canonical headers (`name:value\n` for each
@@ -89,32 +65,44 @@ fn assemble(
 ///
 /// Header names are matched case-insensitively; values are trimmed, and the values of a header
 /// present several times are joined with `,`. Errors if a signed header is absent.
-pub fn canonical_request(input: &CanonicalInput) -> Result<String, SignError> {
-    let mut lines = Vec::with_capacity(input.signed_headers.len());
+pub fn canonical_request<Q: AsRef<str>, H: AsRef<str>>(
+    input: &CanonicalInput<'_, Q, H>,
+) -> Result<String, SignError> {
+    let mut out = String::with_capacity(CANONICAL_CAPACITY);
+    out.push_str(input.method);
+    out.push('\n');
+    out.push_str(input.path);
+    out.push('\n');
+    push_canonical_query(&mut out, input.query);
+    out.push('\n');
     for signed in input.signed_headers {
-        let name = signed.to_ascii_lowercase();
-        let mut value: Option<String> = None;
-        for (header, v) in input.headers {
-            if header.eq_ignore_ascii_case(&name) {
-                match value.as_mut() {
-                    Some(joined) => {
-                        joined.push(',');
-                        joined.push_str(v.trim());
-                    }
-                    None => value = Some(v.trim().to_owned()),
+        push_lowercase(&mut out, signed);
+        out.push(':');
+        let mut found = false;
+        for (header, value) in input.headers {
+            if header.as_ref().eq_ignore_ascii_case(signed) {
+                if found {
+                    out.push(',');
                 }
+                out.push_str(value.as_ref().trim());
+                found = true;
             }
         }
-        let value = value.ok_or_else(|| SignError::MissingSignedHeader(name.clone()))?;
-        lines.push((name, value));
+        if !found {
+            return Err(SignError::MissingSignedHeader(signed.to_ascii_lowercase()));
+        }
+        out.push('\n');
     }
-    Ok(assemble(
-        input.method,
-        input.path,
-        input.query,
-        &lines,
-        input.payload_hash,
-    ))
+    out.push('\n');
+    for (i, name) in input.signed_headers.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        push_lowercase(&mut out, name);
+    }
+    out.push('\n');
+    out.push_str(input.payload_hash);
+    Ok(out)
 }
 
 /// `<ALG>\n<lowercase hex hash of the canonical request>`.
@@ -136,9 +124,11 @@ pub fn signature(alg: V3Algorithm, secret: &[u8], string_to_sign: &str) -> Strin
 /// Whether `provided_hex` is the signature of `string_to_sign` under `secret`. The MACs are
 /// compared in constant time; the hex may be in either case. Non-hex input is simply `false`.
 pub fn verify(alg: V3Algorithm, secret: &[u8], string_to_sign: &str, provided_hex: &str) -> bool {
-    let Ok(provided) = hex::decode(provided_hex) else {
+    // Both algorithms give 32-byte MACs; any other length cannot match.
+    let mut provided = [0u8; 32];
+    if hex::decode_to_slice(provided_hex, &mut provided).is_err() {
         return false;
-    };
+    }
     let expected = crypto::hmac_v3(alg, secret, string_to_sign.as_bytes());
     crypto::ct_eq(&expected, &provided)
 }
@@ -273,24 +263,30 @@ pub fn parse_authorization(value: &str) -> Result<Authorization, AuthorizationEr
 /// out: the [`ALWAYS_SIGNED_HEADERS`] (whether or not present) plus every `x-acs-*` and
 /// `content-type` header present. Lowercase, sorted, without repeats; empty when all is well (the
 /// server answers `IncompleteSignature` otherwise).
-pub fn unsigned_required_headers(
-    headers: &[(String, String)],
+pub fn unsigned_required_headers<H: AsRef<str>>(
+    headers: &[(H, H)],
     signed_headers: &[String],
 ) -> Vec<String> {
-    let mut required: Vec<String> = ALWAYS_SIGNED_HEADERS
+    let is_signed = |name: &str| signed_headers.iter().any(|s| s.eq_ignore_ascii_case(name));
+    // Allocates only for what is missing: nothing, on every request that will verify.
+    let mut missing: Vec<String> = ALWAYS_SIGNED_HEADERS
         .iter()
+        .filter(|name| !is_signed(name))
         .map(|name| (*name).to_owned())
         .collect();
     for (name, _) in headers {
-        let name = name.to_ascii_lowercase();
-        if name.starts_with("x-acs-") || name == "content-type" {
-            required.push(name);
+        let name = name.as_ref();
+        let policed = name
+            .get(..6)
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("x-acs-"))
+            || name.eq_ignore_ascii_case("content-type");
+        if policed && !is_signed(name) {
+            missing.push(name.to_ascii_lowercase());
         }
     }
-    required.sort_unstable();
-    required.dedup();
-    required.retain(|name| !signed_headers.iter().any(|s| s.eq_ignore_ascii_case(name)));
-    required
+    missing.sort_unstable();
+    missing.dedup();
+    missing
 }
 
 /// Everything a client needs to send a signed V3 RPC request (path `/`).
@@ -353,16 +349,22 @@ pub fn sign_request(req: &SignRequest) -> Vec<(String, String)> {
     }
     headers.sort();
 
-    let lines: Vec<(String, String)> = headers
-        .iter()
-        .map(|(name, value)| (name.clone(), value.trim().to_owned()))
-        .collect();
-    let canonical = assemble(req.method, "/", req.query, &lines, &payload_hash);
+    let signed_headers: Vec<String> = headers.iter().map(|(name, _)| name.clone()).collect();
+    // Every signed header is in `headers`, once: this cannot fail.
+    let canonical = canonical_request(&CanonicalInput {
+        method: req.method,
+        path: "/",
+        query: req.query,
+        headers: &headers,
+        signed_headers: &signed_headers,
+        payload_hash: &payload_hash,
+    })
+    .unwrap_or_default();
     let to_sign = string_to_sign(req.algorithm, &canonical);
     let authorization = Authorization {
         algorithm: req.algorithm,
         access_key_id: req.access_key_id.to_owned(),
-        signed_headers: headers.iter().map(|(name, _)| name.clone()).collect(),
+        signed_headers,
         signature: signature(req.algorithm, req.access_key_secret.as_bytes(), &to_sign),
     };
     headers.push(("authorization".to_owned(), authorization.to_header_value()));

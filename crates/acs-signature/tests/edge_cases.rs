@@ -164,7 +164,7 @@ fn canonical_request_trims_joins_and_matches_case_insensitively() {
 fn canonical_request_missing_signed_header() {
     let headers = headers();
     let signed = vec!["host".to_owned(), "x-acs-action".to_owned()];
-    let result = v3::canonical_request(&CanonicalInput {
+    let result = v3::canonical_request(&CanonicalInput::<String, String> {
         method: "POST",
         path: "/",
         query: &[],
@@ -180,7 +180,7 @@ fn canonical_request_missing_signed_header() {
 
 #[test]
 fn canonical_request_no_signed_headers() {
-    let canonical = v3::canonical_request(&CanonicalInput {
+    let canonical = v3::canonical_request(&CanonicalInput::<&str, &str> {
         method: "POST",
         path: "/",
         query: &[],
@@ -356,7 +356,7 @@ fn verify_rejects_malformed_provided_values() {
         &format!("{good}00")
     ));
 
-    let to_sign = v2::string_to_sign("GET", &[]);
+    let to_sign = v2::string_to_sign::<&str>("GET", &[]);
     assert_eq!(to_sign, "GET&%2F&");
     let good = v2::signature(b"k", &to_sign);
     assert!(v2::verify(b"k", &to_sign, &good));
@@ -415,7 +415,7 @@ fn unsigned_required_headers_policy() {
 
     // The always-required ones count even when absent from the request.
     assert_eq!(
-        v3::unsigned_required_headers(&[], &[]),
+        v3::unsigned_required_headers::<&str>(&[], &[]),
         vec![
             "host",
             "x-acs-action",

@@ -190,10 +190,20 @@ pub(crate) struct Series {
     day_totals: Vec<Counters>,
     blocks: Vec<Counters>,
     supers: Vec<Counters>,
+    /// Sum of every delta ever added, and the quarter-hours `touched.0..=touched.1` they fell in: a
+    /// range covering that span (the default range usually does) is answered by `total` alone.
+    total: Counters,
+    touched: (u32, u32),
 }
 
 impl Series {
     pub(crate) fn add(&mut self, qh: u32, delta: &Counters) {
+        if self.nodes.is_empty() {
+            self.touched = (qh, qh);
+        } else {
+            self.touched = (self.touched.0.min(qh), self.touched.1.max(qh));
+        }
+        self.total.add(delta);
         let day = qh / QH_PER_DAY;
         let i = self.index_for(day);
         self.nodes[i]
@@ -243,6 +253,9 @@ impl Series {
         let mut out = Counters::default();
         if from >= to || self.nodes.is_empty() {
             return out;
+        }
+        if from <= self.touched.0 && to > self.touched.1 {
+            return self.total;
         }
         let first_day = from / QH_PER_DAY;
         let last_day = (to - 1) / QH_PER_DAY;
@@ -363,6 +376,11 @@ impl CampaignSeries {
     }
 
     /// (country index, series) in ascending country order.
+    /// Number of countries with a series.
+    pub(crate) fn len(&self) -> usize {
+        self.series.len()
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u16, &Series)> + '_ {
         self.countries.iter().copied().zip(self.series.iter())
     }
@@ -457,6 +475,27 @@ mod tests {
                 assert_eq!(series.range_sum(start, start + len).0[SENT], expected);
             }
         }
+        // Ranges at the edges of the touched span, where the whole-series total may or may not apply.
+        let (lo, hi) = (*model.keys().next().unwrap(), *model.keys().last().unwrap());
+        for from in [lo - 1, lo, lo + 1] {
+            for to in [hi - 1, hi, hi + 1, hi + 2] {
+                let expected: i64 = model.range(from..to).map(|(_, v)| v).sum();
+                assert_eq!(series.range_sum(from, to).0[SENT], expected, "{from}..{to}");
+            }
+        }
+    }
+
+    #[test]
+    fn whole_span_total_survives_retractions_and_early_buckets() {
+        let mut series = Series::default();
+        series.add(96 * 500 + 3, &unit(SENT, 1));
+        series.add(96 * 500 + 3, &unit(SENT, -1));
+        series.add(96 * 400, &unit(READ, 2));
+        series.add(96 * 600 + 95, &unit(READ, 1));
+        assert_eq!(series.range_sum(0, u32::MAX).0[READ], 3);
+        assert_eq!(series.range_sum(96 * 400, 96 * 600 + 95).0[READ], 2);
+        assert_eq!(series.range_sum(96 * 400 + 1, 96 * 601).0[READ], 1);
+        assert_eq!(series.range_sum(0, u32::MAX).0[SENT], 0);
     }
 
     #[test]

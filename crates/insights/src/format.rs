@@ -297,44 +297,44 @@ impl FormattedRow {
 
     /// [`FormattedRow::wire_fields`] plus the requested extra fields.
     pub fn wire_fields_with(&self, extra: &ExtraFields) -> Vec<(&'static str, String)> {
-        let mut out = vec![
-            ("MarketingMessagesLinkBtnClick", self.link_btn_click.clone()),
-            ("MarketingMessagesSpend", self.spend.clone()),
-            ("MarketingMessagesDelivered", self.delivered.clone()),
-            ("DateStop", self.date_stop.clone()),
-            ("MarketingMessagesReadRate", self.read_rate.clone()),
-            (
-                "MarketingMessagesCostPerDelivered",
-                self.cost_per_delivered.clone(),
-            ),
-            ("DateStart", self.date_start.clone()),
-            ("MarketingMessagesDeliveryRate", self.delivery_rate.clone()),
+        self.clone().into_wire_fields(extra)
+    }
+
+    /// [`FormattedRow::wire_fields_with`], moving the strings out instead of copying them.
+    pub fn into_wire_fields(self, extra: &ExtraFields) -> Vec<(&'static str, String)> {
+        let mut out = Vec::with_capacity(16);
+        out.extend([
+            ("MarketingMessagesLinkBtnClick", self.link_btn_click),
+            ("MarketingMessagesSpend", self.spend),
+            ("MarketingMessagesDelivered", self.delivered),
+            ("DateStop", self.date_stop),
+            ("MarketingMessagesReadRate", self.read_rate),
+            ("MarketingMessagesCostPerDelivered", self.cost_per_delivered),
+            ("DateStart", self.date_start),
+            ("MarketingMessagesDeliveryRate", self.delivery_rate),
             (
                 "MarketingMessagesLinkBtnClickRate",
-                self.link_btn_click_rate.clone(),
+                self.link_btn_click_rate,
             ),
             (
                 "MarketingMessagesCostPerLinkBtnClick",
-                self.cost_per_link_btn_click.clone(),
+                self.cost_per_link_btn_click,
             ),
-        ];
+        ]);
         if extra.sent {
-            out.push(("MarketingMessagesSent", self.sent.clone()));
+            out.push(("MarketingMessagesSent", self.sent));
         }
         if extra.read {
-            out.push(("MarketingMessagesRead", self.read.clone()));
+            out.push(("MarketingMessagesRead", self.read));
         }
         if extra.failed {
-            out.push(("MarketingMessagesFailed", self.failed.clone()));
+            out.push(("MarketingMessagesFailed", self.failed));
         }
         if extra.spend_currency {
-            out.push((
-                "MarketingMessagesSpendCurrency",
-                self.spend_currency.clone(),
-            ));
+            out.push(("MarketingMessagesSpendCurrency", self.spend_currency));
         }
-        if let Some(country) = &self.country {
-            out.push(("Country", country.clone()));
+        if let Some(country) = self.country {
+            out.push(("Country", country));
         }
         out
     }

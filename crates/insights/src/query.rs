@@ -145,9 +145,10 @@ pub(crate) fn rows_from_series(
 ) -> Vec<Row> {
     let periods = q.range.periods(q.increment);
     let bounds = period_bounds(&periods, q.tz);
-    let mut countries: Vec<u16> = Vec::new();
+    let n_countries = series.map_or(0, CampaignSeries::len);
+    let mut countries: Vec<u16> = Vec::with_capacity(n_countries);
     // totals[country position * periods + period]
-    let mut totals: Vec<CountryTotals> = Vec::new();
+    let mut totals: Vec<CountryTotals> = Vec::with_capacity(n_countries * periods.len());
     let card = rates.for_currency(&q.currency);
     if let Some(series) = series {
         for (country_index, s) in series.iter() {

@@ -260,6 +260,10 @@ pub(crate) fn with_ascii_folded<R>(text: &str, body: impl FnOnce(&[u8]) -> R) ->
 /// lowercase (no locale, no context-dependent rules), so that folding a string and comparing
 /// character by character give the same answer.
 pub(crate) fn fold_case(text: &str) -> String {
+    // ASCII (every condition key in use) folds byte by byte to the same result.
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
     text.chars().flat_map(char::to_lowercase).collect()
 }
 
@@ -285,6 +289,14 @@ pub fn resource_matches(pattern: &str, resource: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn ascii_fast_path_folds_like_unicode(text in "[A-Za-z0-9:_é ÀİΣ-]{0,24}") {
+            let unicode: String = text.chars().flat_map(char::to_lowercase).collect();
+            proptest::prop_assert_eq!(fold_case(&text), unicode);
+        }
+    }
 
     #[test]
     fn star_matches_any_run_including_empty_and_separators() {

@@ -76,10 +76,9 @@ pub fn handle(state: &Arc<AppState>, req: &Authenticated) -> Result<Map<String, 
     let data: Vec<Value> = rows
         .iter()
         .map(|row| {
-            let formatted = row.format(&ad_account.currency);
             Value::Object(
-                formatted
-                    .wire_fields_with(&extra)
+                row.format(&ad_account.currency)
+                    .into_wire_fields(&extra)
                     .into_iter()
                     .map(|(k, v)| (k.to_string(), Value::String(v)))
                     .collect(),

@@ -7,12 +7,13 @@ pub mod nonce;
 pub mod params;
 pub mod response;
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use acs_signature::{v2, v3};
 use bytes::Bytes;
-use http::{HeaderMap, Method};
+use http::{HeaderMap, HeaderName, Method};
 
 use crate::actions::{self, ActionSpec};
 use crate::errors::{ApiError, ErrorCode};
@@ -69,7 +70,15 @@ pub struct Outcome {
     pub result: Result<serde_json::Map<String, serde_json::Value>, ApiError>,
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+// Lookups by a prepared name skip parsing the name on every request.
+const X_ACS_ACTION: HeaderName = HeaderName::from_static("x-acs-action");
+const X_ACS_VERSION: HeaderName = HeaderName::from_static("x-acs-version");
+const X_ACS_DATE: HeaderName = HeaderName::from_static("x-acs-date");
+const X_ACS_SIGNATURE_NONCE: HeaderName = HeaderName::from_static("x-acs-signature-nonce");
+const X_ACS_CONTENT_SHA256: HeaderName = HeaderName::from_static("x-acs-content-sha256");
+const X_ACS_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-acs-security-token");
+
+fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -77,7 +86,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 pub async fn handle(state: &Arc<AppState>, raw: RawRequest, request_id: &str) -> Outcome {
     let mut format = Format::Json;
     let mut action_name = None;
-    let user_agent = header(&raw.headers, "user-agent").map(str::to_string);
+    let user_agent = header(&raw.headers, &http::header::USER_AGENT).map(str::to_string);
     let result = match authenticate(state, &raw, request_id, &mut format) {
         Ok(auth) => {
             action_name = Some(auth.action.name);
@@ -156,13 +165,13 @@ fn authenticate(
     }
 
     // Parameters: query, then a form body.
-    let query_pairs = acs_signature::parse_form(&raw.query).map_err(|e| {
+    let query_pairs = acs_signature::parse_form_cow(&raw.query).map_err(|e| {
         ApiError::with_message(
             ErrorCode::InvalidQueryString,
             format!("The query string is not valid: {e}."),
         )
     })?;
-    let content_type = header(&raw.headers, "content-type").map(str::to_string);
+    let content_type = header(&raw.headers, &http::header::CONTENT_TYPE).map(str::to_string);
     let is_form = content_type
         .as_deref()
         .map(|ct| {
@@ -178,7 +187,7 @@ fn authenticate(
                 "The form body is not valid UTF-8.",
             )
         })?;
-        acs_signature::parse_form(text).map_err(|e| {
+        acs_signature::parse_form_cow(text).map_err(|e| {
             ApiError::with_message(
                 ErrorCode::InvalidQueryString,
                 format!("The form body is not valid: {e}."),
@@ -190,7 +199,7 @@ fn authenticate(
     let params = Params::merge(&query_pairs, &body_pairs)?;
 
     // Scheme, action and version.
-    let authorization = raw.headers.get("authorization");
+    let authorization = raw.headers.get(&http::header::AUTHORIZATION);
     let scheme_is_v3 = authorization.is_some();
     *format = if !scheme_is_v3
         && params
@@ -203,17 +212,17 @@ fn authenticate(
     };
     let (action, version) = if scheme_is_v3 {
         (
-            header(&raw.headers, "x-acs-action"),
-            header(&raw.headers, "x-acs-version"),
+            header(&raw.headers, &X_ACS_ACTION),
+            header(&raw.headers, &X_ACS_VERSION),
         )
     } else {
         (
             params
                 .optional("Action")
-                .or_else(|| header(&raw.headers, "x-acs-action")),
+                .or_else(|| header(&raw.headers, &X_ACS_ACTION)),
             params
                 .optional("Version")
-                .or_else(|| header(&raw.headers, "x-acs-version")),
+                .or_else(|| header(&raw.headers, &X_ACS_VERSION)),
         )
     };
     let action = action
@@ -253,12 +262,12 @@ fn authenticate(
     };
     let (key_id, nonce, timestamp) = match &scheme {
         Scheme::V3(auth) => {
-            let date = header(&raw.headers, "x-acs-date")
+            let date = header(&raw.headers, &X_ACS_DATE)
                 .ok_or(ApiError::new(ErrorCode::MissingTimestamp))?;
-            let nonce = header(&raw.headers, "x-acs-signature-nonce")
+            let nonce = header(&raw.headers, &X_ACS_SIGNATURE_NONCE)
                 .filter(|n| !n.is_empty())
                 .ok_or(ApiError::new(ErrorCode::MissingSignatureNonce))?;
-            if raw.headers.get("x-acs-content-sha256").is_none() {
+            if raw.headers.get(&X_ACS_CONTENT_SHA256).is_none() {
                 return Err(ErrorCode::MissingContentSha256.into());
             }
             check_v3_signed_headers(auth, &v3_headers)?;
@@ -312,7 +321,7 @@ fn authenticate(
     let identities = state.identities();
     let key: Arc<AccessKey> = if key_id.starts_with(crate::sts::KEY_PREFIX) {
         let token = match &scheme {
-            Scheme::V3(_) => header(&raw.headers, "x-acs-security-token"),
+            Scheme::V3(_) => header(&raw.headers, &X_ACS_SECURITY_TOKEN),
             Scheme::V2 => params.optional("SecurityToken"),
         }
         .filter(|t| !t.is_empty())
@@ -344,7 +353,7 @@ fn authenticate(
     // Signature, then the body it covers.
     match &scheme {
         Scheme::V3(auth) => {
-            let payload_hash = header(&raw.headers, "x-acs-content-sha256").unwrap_or_default();
+            let payload_hash = header(&raw.headers, &X_ACS_CONTENT_SHA256).unwrap_or_default();
             let canonical = v3::canonical_request(&v3::CanonicalInput {
                 method: raw.method.as_str(),
                 path: &raw.path,
@@ -374,10 +383,10 @@ fn authenticate(
             }
         }
         Scheme::V2 => {
-            let all: Vec<(String, String)> = query_pairs
+            let all: Vec<(&str, &str)> = query_pairs
                 .iter()
                 .chain(body_pairs.iter())
-                .cloned()
+                .map(|(name, value)| (name.as_ref(), value.as_ref()))
                 .collect();
             let string_to_sign = v2::string_to_sign(raw.method.as_str(), &all);
             let provided = params.get("Signature").unwrap_or_default();
@@ -427,7 +436,7 @@ fn signature_mismatch(string_to_sign: &str) -> ApiError {
 /// be among them, or a man in the middle could change them.
 fn check_v3_signed_headers(
     auth: &v3::Authorization,
-    headers: &[(String, String)],
+    headers: &[acs_signature::CowPair<'_>],
 ) -> Result<(), ApiError> {
     match v3::unsigned_required_headers(headers, &auth.signed_headers).first() {
         Some(name) => Err(ApiError::with_message(
@@ -438,13 +447,15 @@ fn check_v3_signed_headers(
     }
 }
 
-fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+/// Every header as `(name, value)`, borrowed from the request (values that are not UTF-8 are
+/// copied with replacement characters, and then cannot verify).
+fn header_pairs(headers: &HeaderMap) -> Vec<acs_signature::CowPair<'_>> {
     headers
         .iter()
         .map(|(k, v)| {
             (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                Cow::Borrowed(k.as_str()),
+                String::from_utf8_lossy(v.as_bytes()),
             )
         })
         .collect()

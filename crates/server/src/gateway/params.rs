@@ -33,22 +33,29 @@ pub struct Params {
 impl Params {
     /// Merges query and body pairs. A name twice within the query, or twice within the body,
     /// is refused; a name in both takes the body's value (documented in docs/api.md).
-    pub fn merge(
-        query: &[(String, String)],
-        body: &[(String, String)],
-    ) -> Result<Params, ApiError> {
+    pub fn merge<S: AsRef<str>>(query: &[(S, S)], body: &[(S, S)]) -> Result<Params, ApiError> {
+        let duplicate = |name: &str| {
+            ApiError::with_message(
+                ErrorCode::DuplicateParameter,
+                format!("The parameter {name} appears more than once."),
+            )
+        };
         let mut values = BTreeMap::new();
-        for source in [query, body] {
-            let mut seen = std::collections::HashSet::new();
-            for (name, value) in source {
-                if !seen.insert(name.as_str()) {
-                    return Err(ApiError::with_message(
-                        ErrorCode::DuplicateParameter,
-                        format!("The parameter {name} appears more than once."),
-                    ));
-                }
-                values.insert(name.clone(), value.clone());
+        for (name, value) in query {
+            let name = name.as_ref();
+            if values.contains_key(name) {
+                return Err(duplicate(name));
             }
+            values.insert(name.to_owned(), value.as_ref().to_owned());
+        }
+        // A body may repeat a query name (and wins), not one of its own.
+        let mut seen_in_body = std::collections::HashSet::new();
+        for (name, value) in body {
+            let name = name.as_ref();
+            if !seen_in_body.insert(name) {
+                return Err(duplicate(name));
+            }
+            values.insert(name.to_owned(), value.as_ref().to_owned());
         }
         Ok(Params { values })
     }

@@ -103,10 +103,14 @@ fn render(
     fields: Map<String, Value>,
 ) -> Response<Body> {
     let (body, content_type) = match format {
-        Format::Json => (
-            serde_json::to_vec(&Value::Object(fields)).unwrap_or_default(),
-            "application/json;charset=utf-8",
-        ),
+        Format::Json => {
+            // Sized for a typical answer, so serialising does not grow the buffer step by step.
+            let mut body = Vec::with_capacity(1024);
+            if serde_json::to_writer(&mut body, &Value::Object(fields)).is_err() {
+                body.clear();
+            }
+            (body, "application/json;charset=utf-8")
+        }
         Format::Xml => (to_xml(root, &fields).into_bytes(), "text/xml;charset=utf-8"),
     };
     let mut response = Response::new(Body::from(body));

@@ -164,15 +164,8 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<()> {
                 a.principal
             )
         })?;
-    let mut names = user.policies.clone();
-    for g in account
-        .groups
-        .iter()
-        .filter(|g| user.groups.contains(&g.name))
-    {
-        names.extend(g.policies.iter().cloned());
-    }
-    let policies = resolve(&names);
+    // The same policy set the gateway evaluates for this user.
+    let policies = resolve(&server::identity::user_policy_names(account, user));
     let refs: Vec<&ram_policy::Policy> = policies.iter().collect();
     let decision = ram_policy::evaluate(&refs, &ctx);
     println!("{}", ram_policy::explain::describe(&decision));

@@ -116,6 +116,35 @@ fn new_key() -> AccessKeyConfig {
     }
 }
 
+/// A demo tenant with one root key and one cust space → page → ad account, named after `label`.
+fn tenant(uid: String, name: &str, label: &str, currency: &str, timezone: &str) -> AccountConfig {
+    AccountConfig {
+        uid,
+        name: name.into(),
+        access_keys: vec![new_key()],
+        policies: Vec::new(),
+        users: Vec::new(),
+        groups: Vec::new(),
+        roles: Vec::new(),
+        whatsapp_business_accounts: Vec::new(),
+        ingest_tokens: Vec::new(),
+        cust_spaces: vec![CustSpaceConfig {
+            id: format!("cams-{}", random_string(LOWER_ALNUM, 6)),
+            name: format!("{label} shop"),
+            pages: vec![PageConfig {
+                id: format!("1{}", random_string(DIGITS, 14)),
+                name: format!("{label} shop page"),
+                ad_accounts: vec![AdAccountConfig {
+                    id: format!("2{}", random_string(DIGITS, 14)),
+                    name: format!("{label} ad account"),
+                    currency: currency.into(),
+                    timezone: timezone.into(),
+                }],
+            }],
+        }],
+    }
+}
+
 /// The demo role: the demo account's root may assume it; it may do everything in CAMS.
 const DEMO_ROLE: &str = "CamsDemoAdmin";
 /// The demo's read-only RAM user.
@@ -173,31 +202,13 @@ fn complete(config: &mut Config) -> bool {
         changed = true;
     }
     if config.accounts.len() < 2 {
-        config.accounts.push(AccountConfig {
-            uid: format!("2{}", random_string(DIGITS, 15)),
-            name: "other tenant".into(),
-            access_keys: vec![new_key()],
-            policies: Vec::new(),
-            users: Vec::new(),
-            groups: Vec::new(),
-            roles: Vec::new(),
-            whatsapp_business_accounts: Vec::new(),
-            ingest_tokens: Vec::new(),
-            cust_spaces: vec![CustSpaceConfig {
-                id: format!("cams-{}", random_string(LOWER_ALNUM, 6)),
-                name: "Other shop".into(),
-                pages: vec![PageConfig {
-                    id: format!("1{}", random_string(DIGITS, 14)),
-                    name: "Other shop page".into(),
-                    ad_accounts: vec![AdAccountConfig {
-                        id: format!("2{}", random_string(DIGITS, 14)),
-                        name: "Other ad account".into(),
-                        currency: "EUR".into(),
-                        timezone: "Europe/Berlin".into(),
-                    }],
-                }],
-            }],
-        });
+        config.accounts.push(tenant(
+            format!("2{}", random_string(DIGITS, 15)),
+            "other tenant",
+            "Other",
+            "EUR",
+            "Europe/Berlin",
+        ));
         changed = true;
     }
     changed
@@ -246,37 +257,8 @@ fn demo_tls(data_dir: &Path) -> anyhow::Result<TlsConfig> {
 fn fresh_config() -> Config {
     let uid = format!("1{}", random_string(DIGITS, 15));
     let mut config = Config {
-        accounts: vec![AccountConfig {
-            uid,
-            name: "demo".into(),
-            access_keys: vec![AccessKeyConfig {
-                id: format!("LTAI{}", random_string(ALNUM, 20)),
-                secret: Some(random_string(ALNUM, 30)),
-                secret_env: None,
-                status: KeyStatus::Active,
-            }],
-            policies: Vec::new(),
-            users: Vec::new(),
-            groups: Vec::new(),
-            roles: Vec::new(),
-            whatsapp_business_accounts: Vec::new(),
-            ingest_tokens: Vec::new(),
-            cust_spaces: vec![CustSpaceConfig {
-                id: format!("cams-{}", random_string(LOWER_ALNUM, 6)),
-                name: "Demo shop".into(),
-                pages: vec![PageConfig {
-                    id: format!("1{}", random_string(DIGITS, 14)),
-                    name: "Demo shop page".into(),
-                    ad_accounts: vec![AdAccountConfig {
-                        id: format!("2{}", random_string(DIGITS, 14)),
-                        name: "Demo ad account".into(),
-                        currency: "USD".into(),
-                        // A zone with DST, so the demo's dates exercise it.
-                        timezone: "America/New_York".into(),
-                    }],
-                }],
-            }],
-        }],
+        // A zone with DST, so the demo's dates exercise it.
+        accounts: vec![tenant(uid, "demo", "Demo", "USD", "America/New_York")],
         ..Config::default()
     };
     complete(&mut config);

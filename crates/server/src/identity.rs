@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use ram_policy::{Policy, TrustPolicy};
 
-use crate::config::{AccountConfig, Config, ConfigError, KeyStatus};
+use crate::config::{AccountConfig, Config, ConfigError, KeyStatus, UserConfig};
 use crate::sts::{SessionClaims, StsKey};
 
 /// What kind of identity a principal is.
@@ -178,6 +178,21 @@ fn add_key(
     Ok(())
 }
 
+/// The names of the policies that apply to a RAM user: its own and its groups', sorted, each once.
+pub fn user_policy_names(account: &AccountConfig, user: &UserConfig) -> Vec<String> {
+    let mut names = user.policies.clone();
+    for g in account
+        .groups
+        .iter()
+        .filter(|g| user.groups.contains(&g.name))
+    {
+        names.extend(g.policies.iter().cloned());
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
 fn account_identities(
     account: &AccountConfig,
     keys: &mut HashMap<String, Arc<AccessKey>>,
@@ -199,16 +214,7 @@ fn account_identities(
         add_key(keys, key, &root)?;
     }
     for user in &account.users {
-        let mut names = user.policies.clone();
-        for g in account
-            .groups
-            .iter()
-            .filter(|g| user.groups.contains(&g.name))
-        {
-            names.extend(g.policies.iter().cloned());
-        }
-        names.sort();
-        names.dedup();
+        let names = user_policy_names(account, user);
         let principal = Arc::new(Principal {
             account_uid: account.uid.clone(),
             kind: PrincipalKind::SubUser {

@@ -9,11 +9,11 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use acs_client::{Call, CallResponse, Client, SignatureScheme};
+use acs_client::{Call, CallResponse, SignatureScheme};
 use acs_signature::V3Algorithm;
 use bytes::Bytes;
 use chrono::{DateTime, FixedOffset, Months, NaiveDate, SecondsFormat};
-use common::TestServer;
+use common::{assert_success, ms, request_id_matches_header, Api, TestServer};
 use http_body_util::Full;
 use insights::{
     Breakdown, CountryCode, Currency, DateRange, EngineConfig, Event, EventKind, ExtraFields,
@@ -183,46 +183,7 @@ impl Env {
 // Calling the API
 // ---------------------------------------------------------------------------------------------
 
-/// One account's signed client.
-struct Api {
-    client: Client,
-}
-
 impl Api {
-    async fn call(&self, action: &str, params: &[(&str, &str)]) -> CallResponse {
-        self.client
-            .call(&Call::new(action, VERSION, params))
-            .await
-            .expect("an HTTP answer")
-    }
-
-    /// Calls and asserts the success envelope; returns the body.
-    async fn ok(&self, action: &str, params: &[(&str, &str)]) -> Value {
-        assert_success(&self.call(action, params).await)
-    }
-
-    async fn create(&self, cs: &str, page: &str, ad: &str, name: &str) -> String {
-        let body = self
-            .ok(
-                "CreateMessageCampaign",
-                &[
-                    ("CustSpaceId", cs),
-                    ("PageId", page),
-                    ("AdAccountId", ad),
-                    ("Name", name),
-                    ("BudgetType", "daily"),
-                    ("Budget", "30000"),
-                ],
-            )
-            .await;
-        let id = body["CampaignId"].as_str().expect("CampaignId string");
-        assert!(
-            !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()),
-            "CampaignId is numeric: {id}"
-        );
-        id.to_string()
-    }
-
     /// `ListMessageCampaign` with the JSON `Page` and extra filters; asserts success.
     async fn list(
         &self,
@@ -323,33 +284,6 @@ fn ids_of(list: &Value) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------
 // Envelope assertions
 // ---------------------------------------------------------------------------------------------
-
-fn request_id_matches_header(r: &CallResponse, body: &Value) {
-    let request_id = body["RequestId"].as_str().expect("RequestId");
-    assert_eq!(request_id.len(), 36, "{body}");
-    assert_eq!(r.headers["x-acs-request-id"], request_id);
-    assert!(r.headers["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("application/json"));
-}
-
-/// A success body: HTTP 200 with the common fields.
-fn assert_success(r: &CallResponse) -> Value {
-    let body = r.json();
-    assert_eq!(
-        r.status,
-        200,
-        "expected success: {}",
-        String::from_utf8_lossy(&r.body)
-    );
-    assert_eq!(body["Code"], "OK", "{body}");
-    assert_eq!(body["Message"], "OK", "{body}");
-    assert_eq!(body["Success"], true, "{body}");
-    assert_eq!(body["AccessDeniedDetail"], "None", "{body}");
-    request_id_matches_header(r, &body);
-    body
-}
 
 /// The documented message of each business error (docs/errors.md).
 fn business_message(code: &str) -> &'static str {
@@ -530,12 +464,6 @@ fn today_in(tz: chrono_tz::Tz) -> String {
 // ---------------------------------------------------------------------------------------------
 // Native events
 // ---------------------------------------------------------------------------------------------
-
-fn ms(rfc3339: &str) -> i64 {
-    DateTime::parse_from_rfc3339(rfc3339)
-        .unwrap()
-        .timestamp_millis()
-}
 
 fn event(campaign: &str, recipient: &str, kind: EventKind, timestamp_ms: i64) -> Event {
     Event {

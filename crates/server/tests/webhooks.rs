@@ -22,8 +22,8 @@ use std::collections::BTreeMap;
 use acs_client::{Call, CallResponse, Client, SignatureScheme};
 use acs_signature::V3Algorithm;
 use bytes::Bytes;
-use chrono::{DateTime, NaiveDate};
-use common::TestServer;
+use chrono::NaiveDate;
+use common::{assert_success, ms, Api, TestServer};
 use http_body_util::Full;
 use serde_json::{json, Value};
 use server::Config;
@@ -326,43 +326,7 @@ impl Env {
 // Calling the API
 // ---------------------------------------------------------------------------------------------
 
-/// One account's signed client.
-struct Api {
-    client: Client,
-}
-
 impl Api {
-    async fn call(&self, action: &str, params: &[(&str, &str)]) -> CallResponse {
-        self.client
-            .call(&Call::new(action, VERSION, params))
-            .await
-            .expect("an HTTP answer")
-    }
-
-    async fn ok(&self, action: &str, params: &[(&str, &str)]) -> Value {
-        assert_success(&self.call(action, params).await)
-    }
-
-    async fn create(&self, cs: &str, page: &str, ad: &str, name: &str) -> String {
-        let body = self
-            .ok(
-                "CreateMessageCampaign",
-                &[
-                    ("CustSpaceId", cs),
-                    ("PageId", page),
-                    ("AdAccountId", ad),
-                    ("Name", name),
-                    ("BudgetType", "daily"),
-                    ("Budget", "30000"),
-                ],
-            )
-            .await;
-        body["CampaignId"]
-            .as_str()
-            .expect("CampaignId string")
-            .to_string()
-    }
-
     /// `SyncMessageCampaign`; the ids it registered, sorted.
     async fn sync(&self, ad: &str, page: &str) -> Vec<String> {
         let body = self
@@ -458,19 +422,6 @@ impl Api {
     }
 }
 
-fn assert_success(r: &CallResponse) -> Value {
-    let body = r.json();
-    assert_eq!(
-        r.status,
-        200,
-        "expected success: {}",
-        String::from_utf8_lossy(&r.body)
-    );
-    assert_eq!(body["Success"], true, "{body}");
-    assert_eq!(body["Code"], "OK", "{body}");
-    body
-}
-
 fn placement_a(campaign: &str) -> (&'static str, &'static str, &'static str, &str) {
     (CS_A, PAGE_A, AD_A, campaign)
 }
@@ -524,12 +475,6 @@ fn nothing(start: &str, stop: &str) -> BTreeMap<String, String> {
 // ---------------------------------------------------------------------------------------------
 
 /// Epoch milliseconds of an RFC 3339 instant.
-fn ms(rfc3339: &str) -> i64 {
-    DateTime::parse_from_rfc3339(rfc3339)
-        .unwrap()
-        .timestamp_millis()
-}
-
 /// Epoch seconds of an RFC 3339 instant, as WhatsApp writes them (a string).
 fn secs(rfc3339: &str) -> String {
     (ms(rfc3339) / 1000).to_string()

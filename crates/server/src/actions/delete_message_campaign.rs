@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
-use store::CampaignStatus;
 
 use crate::errors::{ApiError, ErrorCode};
 use crate::gateway::Authenticated;
@@ -23,16 +22,14 @@ pub async fn handle(
     state
         .tenants()
         .ad_account(account, cust_space_id, page_id, ad_account_id)?;
-    let placed_here = state.store.campaign(campaign_id).is_some_and(|c| {
-        c.status == CampaignStatus::Available
-            && c.placement.account_uid == account
-            && c.placement.cust_space_id == cust_space_id
-            && c.placement.page_id == page_id
-            && c.placement.ad_account_id == ad_account_id
-    });
-    if !placed_here {
-        return Err(ErrorCode::CampaignInvalid.into());
-    }
+    super::placed_campaign(
+        state,
+        account,
+        cust_space_id,
+        page_id,
+        ad_account_id,
+        campaign_id,
+    )?;
     if !store::wait_async(state.store.delete_campaign(account, campaign_id)).await? {
         // Deleted by a concurrent request in between.
         return Err(ErrorCode::CampaignInvalid.into());

@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use insights::{Breakdown, ExtraFields, Query, TimeIncrement};
 use serde_json::{Map, Value};
-use store::CampaignStatus;
 
-use crate::errors::{ApiError, ErrorCode};
+use crate::errors::ApiError;
 use crate::gateway::Authenticated;
 use crate::AppState;
 
@@ -43,17 +42,14 @@ pub fn handle(state: &Arc<AppState>, req: &Authenticated) -> Result<Map<String, 
     let account = req.caller.account_uid();
     let tenants = state.tenants();
     let ad_account = tenants.ad_account(account, cust_space_id, page_id, ad_account_id)?;
-    let campaign = state
-        .store
-        .campaign(campaign_id)
-        .filter(|c| {
-            c.status == CampaignStatus::Available
-                && c.placement.account_uid == account
-                && c.placement.cust_space_id == cust_space_id
-                && c.placement.page_id == page_id
-                && c.placement.ad_account_id == ad_account_id
-        })
-        .ok_or(ApiError::new(ErrorCode::CampaignInvalid))?;
+    let campaign = super::placed_campaign(
+        state,
+        account,
+        cust_space_id,
+        page_id,
+        ad_account_id,
+        campaign_id,
+    )?;
 
     let first_event = state.store.first_event_ms(account, campaign_id);
     let default = insights::default_range(

@@ -84,6 +84,30 @@ pub async fn dispatch(
     }
 }
 
+/// The campaign `campaign_id` if it is available and placed exactly at the caller's account, cust space,
+/// page and ad account; a deleted campaign, another tenant's, or one placed elsewhere answers
+/// `CampaignInvalid`, like an id that does not exist.
+fn placed_campaign(
+    state: &AppState,
+    account: &str,
+    cust_space_id: &str,
+    page_id: &str,
+    ad_account_id: &str,
+    campaign_id: &str,
+) -> Result<store::Campaign, ApiError> {
+    state
+        .store
+        .campaign(campaign_id)
+        .filter(|c| {
+            c.status == store::CampaignStatus::Available
+                && c.placement.account_uid == account
+                && c.placement.cust_space_id == cust_space_id
+                && c.placement.page_id == page_id
+                && c.placement.ad_account_id == ad_account_id
+        })
+        .ok_or(ApiError::new(ErrorCode::CampaignInvalid))
+}
+
 /// A JSON object from pairs.
 fn object<I: IntoIterator<Item = (&'static str, Value)>>(pairs: I) -> Map<String, Value> {
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()

@@ -23,21 +23,7 @@ pub async fn handle(
             "The request signature does not conform to Aliyun standards: PutMessageEvents must be signed with V3 (ACS3-*), whose signature covers the body.",
         ));
     }
-    let ndjson = req
-        .content_type
-        .as_deref()
-        .map(|ct| {
-            let ct = ct
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
-            ct == "application/x-ndjson"
-                || ct == "application/jsonl"
-                || ct == "application/json-lines"
-        })
-        .unwrap_or(false);
+    let ndjson = crate::ingest::is_ndjson(req.content_type.as_deref());
     if !ndjson {
         return Err(ApiError::invalid_parameter(
             "Content-Type",

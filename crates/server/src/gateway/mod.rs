@@ -86,11 +86,11 @@ fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
 pub async fn handle(state: &Arc<AppState>, raw: RawRequest, request_id: &str) -> Outcome {
     let mut format = Format::Json;
     let mut action_name = None;
-    let user_agent = header(&raw.headers, &http::header::USER_AGENT).map(str::to_string);
+    let user_agent = header(&raw.headers, &http::header::USER_AGENT);
     let result = match authenticate(state, &raw, request_id, &mut format) {
         Ok(auth) => {
             action_name = Some(auth.action.name);
-            match authorize_and_throttle(state, &auth, user_agent.as_deref()) {
+            match authorize_and_throttle(state, &auth, user_agent) {
                 Ok(()) => actions::dispatch(state, &auth).await,
                 Err(e) => Err(e),
             }

@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 
 use std::sync::Arc;
 
-use acs_client::{Client, Credentials, SignatureScheme};
+use acs_client::{Call, CallResponse, Client, Credentials, SignatureScheme};
+use serde_json::Value;
 use server::{AppState, Config, RunningServer};
 use store::sqlite::{SqliteOptions, SqliteStore};
 
@@ -111,4 +112,81 @@ impl Drop for TestServer {
             let _ = tx.send(());
         }
     }
+}
+
+/// One account's signed client, with the calls the black-box tests share (each test file adds its own).
+pub struct Api {
+    pub client: Client,
+}
+
+impl Api {
+    pub async fn call(&self, action: &str, params: &[(&str, &str)]) -> CallResponse {
+        self.client
+            .call(&Call::new(action, server::actions::CAMS_VERSION, params))
+            .await
+            .expect("an HTTP answer")
+    }
+
+    /// Calls and asserts the success envelope; returns the body.
+    pub async fn ok(&self, action: &str, params: &[(&str, &str)]) -> Value {
+        assert_success(&self.call(action, params).await)
+    }
+
+    /// Creates a campaign (daily budget 30000) and returns its id, checked numeric.
+    pub async fn create(&self, cs: &str, page: &str, ad: &str, name: &str) -> String {
+        let body = self
+            .ok(
+                "CreateMessageCampaign",
+                &[
+                    ("CustSpaceId", cs),
+                    ("PageId", page),
+                    ("AdAccountId", ad),
+                    ("Name", name),
+                    ("BudgetType", "daily"),
+                    ("Budget", "30000"),
+                ],
+            )
+            .await;
+        let id = body["CampaignId"].as_str().expect("CampaignId string");
+        assert!(
+            !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()),
+            "CampaignId is numeric: {id}"
+        );
+        id.to_string()
+    }
+}
+
+/// The request id of a body is the `x-acs-request-id` header's, and the body is JSON.
+pub fn request_id_matches_header(r: &CallResponse, body: &Value) {
+    let request_id = body["RequestId"].as_str().expect("RequestId");
+    assert_eq!(request_id.len(), 36, "{body}");
+    assert_eq!(r.headers["x-acs-request-id"], request_id);
+    assert!(r.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+}
+
+/// A success body: HTTP 200 with the common fields.
+pub fn assert_success(r: &CallResponse) -> Value {
+    let body = r.json();
+    assert_eq!(
+        r.status,
+        200,
+        "expected success: {}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert_eq!(body["Code"], "OK", "{body}");
+    assert_eq!(body["Message"], "OK", "{body}");
+    assert_eq!(body["Success"], true, "{body}");
+    assert_eq!(body["AccessDeniedDetail"], "None", "{body}");
+    request_id_matches_header(r, &body);
+    body
+}
+
+/// Milliseconds since the epoch of an RFC 3339 instant.
+pub fn ms(rfc3339: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap()
+        .timestamp_millis()
 }

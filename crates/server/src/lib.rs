@@ -232,7 +232,7 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 async fn rpc(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let started = std::time::Instant::now();
     let request_id = response::new_request_id();
-    let host_id = state.config.server.host_id.clone();
+    let host_id = state.config.server.host_id.as_str();
     let conn = request
         .extensions()
         .get::<ConnectionInfo>()
@@ -260,7 +260,7 @@ async fn rpc(State(state): State<Arc<AppState>>, request: Request) -> Response {
         Err(()) => {
             let err = ApiError::new(ErrorCode::RequestTooLarge);
             log_request(&request_id, None, Some(err.code), started);
-            return response::error(Format::Json, None, &request_id, &host_id, &err);
+            return response::error(Format::Json, None, &request_id, host_id, &err);
         }
     };
     let raw = RawRequest {
@@ -303,7 +303,7 @@ async fn rpc(State(state): State<Arc<AppState>>, request: Request) -> Response {
                 outcome.format,
                 outcome.action_name,
                 &request_id,
-                &host_id,
+                host_id,
                 &err,
             )
         }

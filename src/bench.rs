@@ -12,8 +12,7 @@ use insights::{
     Breakdown, Currency, DateRange, Engine, EngineConfig, Query, RateCard, TimeIncrement,
 };
 use serde_json::json;
-use store::sqlite::{SqliteOptions, SqliteStore};
-use store::Store;
+use store::HostOptions;
 
 use crate::workload::{self, WorkloadSpec};
 
@@ -309,7 +308,7 @@ fn import(a: ImportArgs) -> anyhow::Result<()> {
     let rss_before = rss_bytes();
     let file =
         std::fs::File::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
-    let store = SqliteStore::open(&dir, SqliteOptions::default())?;
+    let store = store::sqlite::open(&dir, HostOptions::default())?;
     let bar = indicatif::ProgressBar::hidden();
     let summary = crate::import::import_offline(&store, BENCH_ACCOUNT, file, a.batch, 10, &bar)?;
     let stats = store.stats();
@@ -332,7 +331,7 @@ fn import(a: ImportArgs) -> anyhow::Result<()> {
     let close_secs = t.elapsed().as_secs_f64();
     drop(store);
     let t = Instant::now();
-    let reopened = SqliteStore::open(&dir, SqliteOptions::default())?;
+    let reopened = store::sqlite::open(&dir, HostOptions::default())?;
     let reopen_secs = t.elapsed().as_secs_f64();
     let same = reopened.insights(BENCH_ACCOUNT, BENCH_CAMPAIGN, &q) == answer;
     println!(
@@ -381,7 +380,7 @@ fn answer(a: AnswerArgs) -> anyhow::Result<()> {
     };
     // Loaded the way `import --data-dir` loads: parsed in parallel, committed durably.
     let dir = tempfile::tempdir()?;
-    let store = SqliteStore::open(&dir.path().join("data"), SqliteOptions::default())?;
+    let store = store::sqlite::open(&dir.path().join("data"), HostOptions::default())?;
     let file =
         std::fs::File::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
     let summary = crate::import::import_offline(

@@ -14,8 +14,8 @@ use bytes::Bytes;
 use http_body_util::Full;
 use serde_json::json;
 use server::{AppState, Config, RunningServer};
-use store::sqlite::{SqliteOptions, SqliteStore};
-use store::{BudgetType, NewCampaign, Placement, Store};
+use store::HostOptions;
+use store::{BudgetType, NewCampaign, Placement};
 
 use crate::bench::HttpArgs;
 use crate::loadgen::{self, LoadConfig, LoadReport, Target};
@@ -113,7 +113,7 @@ fn start_server(
 ) -> anyhow::Result<(SocketAddr, String, RunningBench)> {
     let data = dir.join("data");
     let config = Config::parse(&config(&data))?;
-    let store = Arc::new(SqliteStore::open(&data, SqliteOptions::default())?);
+    let store = Arc::new(store::sqlite::open(&data, HostOptions::default())?);
     let campaign = store::wait(store.create_campaign(NewCampaign {
         placement: Placement {
             account_uid: UID.into(),

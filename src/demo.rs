@@ -300,7 +300,7 @@ impl Demo {
 
     /// Creates and seeds the demo campaign the first time, and the second account's campaign; returns
     /// their ids.
-    pub fn ensure_seeded(&self, store: &dyn Store) -> anyhow::Result<DemoIds> {
+    pub fn ensure_seeded(&self, store: &Store) -> anyhow::Result<DemoIds> {
         let ids_path = self.data_dir.join(DEMO_IDS);
         let mut ids: DemoIds = match std::fs::read_to_string(&ids_path) {
             Ok(text) => serde_json::from_str(&text)
@@ -335,7 +335,7 @@ impl Demo {
         Ok(ids)
     }
 
-    fn seed_main_campaign(&self, store: &dyn Store) -> anyhow::Result<String> {
+    fn seed_main_campaign(&self, store: &Store) -> anyhow::Result<String> {
         let (cs, page, ad) = self.placement();
         let now = chrono::Utc::now().timestamp_millis();
         let started = std::time::Instant::now();

@@ -13,7 +13,7 @@ use anyhow::Context;
 use bytes::Bytes;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
-use store::sqlite::{SqliteOptions, SqliteStore};
+use store::HostOptions;
 use store::Store;
 
 use crate::connect::ConnectArgs;
@@ -106,11 +106,11 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
                 .or_else(|| demo.map(|d| d.account_uid).filter(|a| !a.is_empty()))
                 .context("give --account UID (or --config / --demo-file to take it from)")?;
             let engine = config.map(|c| c.engine_config()).unwrap_or_default();
-            let store = SqliteStore::open(
+            let store = store::sqlite::open(
                 dir,
-                SqliteOptions {
+                HostOptions {
                     engine,
-                    ..SqliteOptions::default()
+                    ..HostOptions::default()
                 },
             )
             .with_context(|| format!("opening the store in {}", dir.display()))?;
@@ -171,7 +171,7 @@ fn parse_chunk(first_line: u64, bytes: &[u8]) -> ParsedChunk {
 /// them. Order does not matter to the metrics (they are the same for any permutation of the
 /// events), so chunks are appended as they are parsed.
 pub fn import_offline(
-    store: &dyn Store,
+    store: &Store,
     account: &str,
     input: impl Read,
     batch_size: usize,

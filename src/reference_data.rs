@@ -6,8 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use insights::CountryCode;
-use store::sqlite::{SqliteOptions, SqliteStore};
-use store::Store;
+use store::HostOptions;
 
 #[derive(clap::Args, Debug)]
 pub struct RecipientsArgs {
@@ -66,7 +65,7 @@ pub fn recipients(args: RecipientsArgs) -> anyhow::Result<()> {
         .with_context(|| format!("reading {}", args.file.display()))?;
     let entries =
         parse_recipients(&text).map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
-    let store = SqliteStore::open(&args.data_dir, SqliteOptions::default())?;
+    let store = store::sqlite::open(&args.data_dir, HostOptions::default())?;
     let n = store::wait(store.set_recipient_countries(&args.account, entries))?;
     store.close();
     println!("{n} recipients set");
@@ -82,7 +81,7 @@ pub fn rates(args: RatesArgs) -> anyhow::Result<()> {
             args.effective_from
         )
     })?;
-    let store = SqliteStore::open(&args.data_dir, SqliteOptions::default())?;
+    let store = store::sqlite::open(&args.data_dir, HostOptions::default())?;
     store::wait(store.add_rate_card(&text, from))
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
     store.close();

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use server::{AppState, Config, RunningServer};
-use store::sqlite::{SqliteOptions, SqliteStore};
+use store::HostOptions;
 
 use crate::demo;
 
@@ -62,11 +62,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         "no data directory: set storage.data_dir in the configuration or pass --data-dir",
     )?;
     let store = std::sync::Arc::new(
-        SqliteStore::open(
+        store::sqlite::open(
             &data_dir,
-            SqliteOptions {
+            HostOptions {
                 engine: config.engine_config(),
-                ..SqliteOptions::default()
+                ..HostOptions::default()
             },
         )
         .with_context(|| format!("opening the store in {}", data_dir.display()))?,

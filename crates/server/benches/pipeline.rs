@@ -10,8 +10,8 @@ use acs_client::{Call, Client, Credentials, SignatureScheme};
 use bytes::Bytes;
 use server::gateway::{self, RawRequest};
 use server::{AppState, Config};
-use store::sqlite::{SqliteOptions, SqliteStore};
-use store::{BudgetType, NewCampaign, Placement, Store};
+use store::HostOptions;
+use store::{BudgetType, NewCampaign, Placement};
 
 const UID: &str = "1000000000000001";
 
@@ -43,7 +43,7 @@ timezone = "America/New_York"
 "#
     ))
     .unwrap();
-    let store = Arc::new(SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap());
+    let store = Arc::new(store::sqlite::open(dir.path(), HostOptions::default()).unwrap());
     let c = store::wait(store.create_campaign(NewCampaign {
         placement: Placement {
             account_uid: UID.into(),

@@ -59,15 +59,12 @@ pub struct AppState {
     pub marketing_wamids: webhooks::MarketingWamids,
     pub nonces: NonceCache,
     pub flow: FlowControl,
-    pub store: Arc<dyn Store>,
+    pub store: Arc<Store>,
 }
 
 impl AppState {
     /// Builds the state from a validated configuration and an open store.
-    pub fn new(
-        config: Config,
-        store: Arc<dyn Store>,
-    ) -> Result<Arc<AppState>, config::ConfigError> {
+    pub fn new(config: Config, store: Arc<Store>) -> Result<Arc<AppState>, config::ConfigError> {
         let identities = Identities::from_config(&config, sts_key(&config))?;
         let tenants = Tenants::from_config(&config);
         let nonces = NonceCache::new(config.server.nonce_capacity);

@@ -87,7 +87,7 @@ pub struct Campaign {
     pub create_time_ms: i64,
 }
 
-/// A campaign to create (the store assigns the id, unless one is given by `SyncMessageCampaign`).
+/// A campaign to create (the fold assigns its id).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCampaign {
     pub placement: Placement,

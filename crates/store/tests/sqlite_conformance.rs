@@ -2,11 +2,10 @@
 
 use std::path::Path;
 
-use store::sqlite::{SqliteOptions, SqliteStore};
-use store::Store;
+use store::{HostOptions, Store};
 
-fn open(dir: &Path) -> Box<dyn Store> {
-    Box::new(SqliteStore::open(dir, SqliteOptions::default()).expect("store opens"))
+fn open(dir: &Path) -> Store {
+    store::sqlite::open(dir, HostOptions::default()).expect("store opens")
 }
 
 store::store_conformance_tests!(open);

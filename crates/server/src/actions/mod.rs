@@ -94,7 +94,7 @@ fn placed_campaign(
     page_id: &str,
     ad_account_id: &str,
     campaign_id: &str,
-) -> Result<store::Campaign, ApiError> {
+) -> Result<Arc<store::Campaign>, ApiError> {
     state
         .store
         .campaign(campaign_id)

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use acs_client::{Call, CallResponse, Client, Credentials, SignatureScheme};
 use serde_json::Value;
 use server::{AppState, Config, RunningServer};
-use store::sqlite::{SqliteOptions, SqliteStore};
+use store::HostOptions;
 
 pub const ACCOUNT: &str = "1234567890123456";
 pub const KEY_ID: &str = "LTAI5tTestKey00000000001";
@@ -54,11 +54,11 @@ pub struct TestServer {
 /// A state over a fresh store in a temporary directory.
 pub fn test_state(config: Config) -> (Arc<AppState>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(
+    let store = store::sqlite::open(
         dir.path(),
-        SqliteOptions {
+        HostOptions {
             engine: config.engine_config(),
-            ..SqliteOptions::default()
+            ..HostOptions::default()
         },
     )
     .expect("store");

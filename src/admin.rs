@@ -165,7 +165,7 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<()> {
             )
         })?;
     // The same policy set the gateway evaluates for this user.
-    let policies = resolve(&server::identity::user_policy_names(account, user));
+    let policies = resolve(&server::auth::identity::user_policy_names(account, user));
     let refs: Vec<&ram_policy::Policy> = policies.iter().collect();
     let decision = ram_policy::evaluate(&refs, &ctx);
     println!("{}", ram_policy::explain::describe(&decision));

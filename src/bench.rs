@@ -309,8 +309,11 @@ fn import(a: ImportArgs) -> anyhow::Result<()> {
     let file =
         std::fs::File::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
     let store = store::sqlite::open(&dir, HostOptions::default())?;
-    let bar = indicatif::ProgressBar::hidden();
-    let summary = crate::import::import_offline(&store, BENCH_ACCOUNT, file, a.batch, 10, &bar)?;
+    let options = ingest::ImportOptions {
+        batch_events: a.batch,
+        max_listed_rejections: 10,
+    };
+    let summary = ingest::import(&store, BENCH_ACCOUNT, file, &options, &|_| {})?;
     let stats = store.stats();
     let rss_after = rss_bytes();
     let q = bench_query();
@@ -383,13 +386,12 @@ fn answer(a: AnswerArgs) -> anyhow::Result<()> {
     let store = store::sqlite::open(&dir.path().join("data"), HostOptions::default())?;
     let file =
         std::fs::File::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
-    let summary = crate::import::import_offline(
+    let summary = ingest::import(
         &store,
         BENCH_ACCOUNT,
         file,
-        50_000,
-        0,
-        &indicatif::ProgressBar::hidden(),
+        &ingest::ImportOptions::default(),
+        &|_| {},
     )?;
     anyhow::ensure!(
         summary.rejected == 0,

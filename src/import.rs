@@ -9,12 +9,13 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::time::Instant;
 
+use ingest::ImportSummary;
+
 use anyhow::Context;
 use bytes::Bytes;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use store::HostOptions;
-use store::Store;
 
 use crate::connect::ConnectArgs;
 
@@ -39,31 +40,6 @@ pub struct ImportArgs {
     /// Events per batch (offline) .
     #[arg(long, default_value_t = 50_000)]
     batch: usize,
-}
-
-/// What an import did.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct ImportSummary {
-    pub lines: u64,
-    pub accepted: u64,
-    pub changed: u64,
-    pub rejected: u64,
-    pub seconds: f64,
-}
-
-impl std::fmt::Display for ImportSummary {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let rate = if self.seconds > 0.0 {
-            self.accepted as f64 / self.seconds
-        } else {
-            0.0
-        };
-        write!(
-            f,
-            "{} lines: {} accepted ({} changed the metrics), {} rejected, in {:.2} s ({:.0} events/s)",
-            self.lines, self.accepted, self.changed, self.rejected, self.seconds, rate
-        )
-    }
 }
 
 fn open_input(path: &PathBuf) -> anyhow::Result<(Box<dyn Read + Send>, Option<u64>)> {
@@ -116,10 +92,22 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
             .with_context(|| format!("opening the store in {}", dir.display()))?;
             let (input, len) = open_input(&args.file)?;
             let bar = progress(len);
-            let summary =
-                import_offline(&store, &account, input, args.batch, args.max_errors, &bar)?;
+            let options = ingest::ImportOptions {
+                batch_events: args.batch,
+                max_listed_rejections: args.max_errors as usize,
+            };
+            let summary = ingest::import(&store, &account, input, &options, &|n| bar.inc(n))?;
             bar.finish_and_clear();
             store.close();
+            for r in &summary.rejections {
+                eprintln!("line {}: {}", r.line, r.reason);
+            }
+            if summary.rejected > args.max_errors {
+                eprintln!(
+                    "({} more bad lines not shown)",
+                    summary.rejected - args.max_errors
+                );
+            }
             summary
         }
         None => {
@@ -136,158 +124,6 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
     };
     println!("{summary}");
     Ok(())
-}
-
-/// Bytes handed to a parser thread at a time (cut at a line end).
-const CHUNK_BYTES: usize = 4 << 20;
-
-/// What a parser thread made of one chunk.
-struct ParsedChunk {
-    events: Vec<insights::Event>,
-    /// (line number, reason)
-    errors: Vec<(u64, String)>,
-}
-
-fn parse_chunk(first_line: u64, bytes: &[u8]) -> ParsedChunk {
-    let mut out = ParsedChunk {
-        events: Vec::with_capacity(bytes.len() / 120),
-        errors: Vec::new(),
-    };
-    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
-        let text = line.strip_suffix(b"\r").unwrap_or(line);
-        if text.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match insights::parse_native_event(text) {
-            Ok(e) => out.events.push(e),
-            Err(e) => out.errors.push((first_line + i as u64, e.to_string())),
-        }
-    }
-    out
-}
-
-/// Imports into an open store. The reading thread cuts the input into chunks at line ends; parser
-/// threads (one per core) turn chunks into events; the store's writer thread commits and applies
-/// them. Order does not matter to the metrics (they are the same for any permutation of the
-/// events), so chunks are appended as they are parsed.
-pub fn import_offline(
-    store: &Store,
-    account: &str,
-    input: impl Read,
-    batch_size: usize,
-    max_errors: u64,
-    bar: &ProgressBar,
-) -> anyhow::Result<ImportSummary> {
-    let started = Instant::now();
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(1, 8);
-    let chunk_bytes = CHUNK_BYTES
-        .min(batch_size.saturating_mul(160))
-        .max(64 << 10);
-    let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<(u64, Vec<u8>)>(workers);
-    let chunk_rx = std::sync::Mutex::new(chunk_rx);
-    let (done_tx, done_rx) =
-        std::sync::mpsc::channel::<anyhow::Result<(ParsedChunk, store::AppendReceipt)>>();
-    let mut summary = ImportSummary::default();
-    std::thread::scope(|scope| -> anyhow::Result<()> {
-        for _ in 0..workers {
-            let (chunk_rx, done_tx) = (&chunk_rx, done_tx.clone());
-            scope.spawn(move || loop {
-                let next = chunk_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                let Ok((first_line, bytes)) = next else {
-                    return;
-                };
-                let mut parsed = parse_chunk(first_line, &bytes);
-                let events = std::mem::take(&mut parsed.events);
-                let receipt = if events.is_empty() {
-                    Ok(store::AppendReceipt::default())
-                } else {
-                    store::wait(store.append(account, None, events)).map_err(anyhow::Error::from)
-                };
-                if done_tx.send(receipt.map(|r| (parsed, r))).is_err() {
-                    return;
-                }
-            });
-        }
-        drop(done_tx);
-        // Read and cut; the parsers report on `done_rx`, drained after the last chunk is sent.
-        let mut reader = BufReader::with_capacity(1 << 20, input);
-        let mut next_line = 1u64;
-        let mut carry: Vec<u8> = Vec::new();
-        loop {
-            let mut chunk = std::mem::take(&mut carry);
-            chunk.reserve(chunk_bytes + 1024);
-            let mut eof = false;
-            while chunk.len() < chunk_bytes {
-                let buf = reader.fill_buf()?;
-                if buf.is_empty() {
-                    eof = true;
-                    break;
-                }
-                let take = buf.len().min(chunk_bytes - chunk.len());
-                chunk.extend_from_slice(&buf[..take]);
-                reader.consume(take);
-            }
-            if chunk.is_empty() {
-                break;
-            }
-            if !eof {
-                // Keep the partial last line for the next chunk.
-                match chunk.iter().rposition(|b| *b == b'\n') {
-                    Some(end) => carry = chunk.split_off(end + 1),
-                    None => {
-                        // One line longer than a chunk: read on to its end.
-                        reader.read_until(b'\n', &mut chunk)?;
-                    }
-                }
-            } else if chunk.last() != Some(&b'\n') {
-                chunk.push(b'\n');
-            }
-            bar.inc(chunk.len() as u64);
-            let lines = chunk.iter().filter(|b| **b == b'\n').count() as u64;
-            let first = next_line;
-            next_line += lines;
-            if chunk_tx.send((first, chunk)).is_err() {
-                break;
-            }
-            if eof {
-                break;
-            }
-        }
-        drop(chunk_tx);
-        let mut errors: Vec<(u64, String)> = Vec::new();
-        let mut failure = None;
-        for done in done_rx {
-            match done {
-                Ok((parsed, receipt)) => {
-                    summary.accepted += receipt.accepted;
-                    summary.changed += receipt.changed;
-                    summary.rejected += parsed.errors.len() as u64;
-                    errors.extend(parsed.errors);
-                    errors.sort_unstable();
-                    errors.truncate(max_errors as usize);
-                }
-                Err(e) => failure = Some(e),
-            }
-        }
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        summary.lines = next_line - 1;
-        for (line, reason) in &errors {
-            bar.suspend(|| eprintln!("line {line}: {reason}"));
-        }
-        Ok(())
-    })?;
-    if summary.rejected > max_errors {
-        eprintln!(
-            "({} more bad lines not shown)",
-            summary.rejected - max_errors
-        );
-    }
-    summary.seconds = started.elapsed().as_secs_f64();
-    Ok(summary)
 }
 
 /// Largest request body sent to a server.

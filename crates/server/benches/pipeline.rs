@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use acs_client::{Call, Client, Credentials, SignatureScheme};
 use bytes::Bytes;
-use server::gateway::{self, RawRequest};
+use server::rpc::{self as gateway, RawRequest};
 use server::{AppState, Config};
 use store::HostOptions;
 use store::{BudgetType, NewCampaign, Placement};

@@ -15,7 +15,7 @@ use acs_signature::V3Algorithm;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use proptest::prelude::*;
-use server::gateway::{self, RawRequest};
+use server::rpc::{self as gateway, RawRequest};
 use server::AppState;
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -369,7 +369,7 @@ async fn bad_tokens_are_refused() {
     );
     // Expired: a token the server's own key issued an hour ago for 15 minutes.
     let ids = s.state.identities();
-    let (eid, esecret, etoken) = ids.sts.issue(server::sts::SessionClaims {
+    let (eid, esecret, etoken) = ids.sts.issue(server::auth::sts::SessionClaims {
         key_id: String::new(),
         account_uid: UID.into(),
         role: "CamsAdmin".into(),

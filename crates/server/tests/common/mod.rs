@@ -122,7 +122,11 @@ pub struct Api {
 impl Api {
     pub async fn call(&self, action: &str, params: &[(&str, &str)]) -> CallResponse {
         self.client
-            .call(&Call::new(action, server::actions::CAMS_VERSION, params))
+            .call(&Call::new(
+                action,
+                server::rpc::catalog::CAMS_VERSION,
+                params,
+            ))
             .await
             .expect("an HTTP answer")
     }

@@ -11,8 +11,8 @@ use subtle::ConstantTimeEq;
 
 use crate::config::Config;
 use crate::errors::{ApiError, ErrorCode};
-use crate::gateway::response::{self, Format};
-use crate::AppState;
+use crate::rpc::response::{self, Format};
+use crate::state::AppState;
 
 /// The configured ingest tokens, as SHA-256 digests (so every comparison has the same length and
 /// runs in constant time), with the account each belongs to.
@@ -69,7 +69,7 @@ pub async fn post_events(State(state): State<Arc<AppState>>, request: Request) -
         Some(a) => a.to_string(),
         None => return fail(ErrorCode::IngestTokenInvalid.into()),
     };
-    if !crate::ingest::is_ndjson(
+    if !ingest::is_ndjson(
         request
             .headers()
             .get(http::header::CONTENT_TYPE)
@@ -89,14 +89,14 @@ pub async fn post_events(State(state): State<Arc<AppState>>, request: Request) -
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return fail(ApiError::invalid_parameter("body", "it holds no events"));
     }
-    match crate::ingest::ingest(&state, &account, &bytes).await {
+    match ingest::ingest_ndjson(&state.store, &account, &bytes).await {
         Ok(report) => response::success(
             Format::Json,
             "PutMessageEvents",
             &request_id,
-            report.to_json(),
+            super::report_json(&report),
         ),
-        Err(e) => fail(e),
+        Err(e) => fail(e.into()),
     }
 }
 

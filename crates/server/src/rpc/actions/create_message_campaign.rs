@@ -3,14 +3,13 @@
 //! Required: `CustSpaceId`, `PageId`, `AdAccountId`, `Name` (1-128 characters), `BudgetType`
 //! (`daily` | `lifetime`), `Budget` (integer minor units, 1 ..= 10^15). Returns `CampaignId`.
 
-use std::sync::Arc;
-
-use serde_json::{Map, Value};
-use store::{BudgetType, NewCampaign, Placement};
+use serde_json::Value;
+use store::{BudgetType, NewCampaign};
 
 use crate::errors::ApiError;
-use crate::gateway::Authenticated;
-use crate::AppState;
+use crate::rpc::catalog::object;
+use crate::rpc::placement::AdAccountPlacement;
+use crate::rpc::request::{Answered, Ctx, Pending};
 
 /// Largest accepted budget, in minor units (a quadrillion: far above any real budget, far below
 /// where sums could overflow).
@@ -18,14 +17,13 @@ pub const MAX_BUDGET: i64 = 1_000_000_000_000_000;
 /// Longest accepted campaign name, in characters.
 pub const MAX_NAME_CHARS: usize = 128;
 
-pub async fn handle(
-    state: &Arc<AppState>,
-    req: &Authenticated,
-) -> Result<Map<String, Value>, ApiError> {
-    let p = &req.params;
-    let cust_space_id = p.required("CustSpaceId")?;
-    let page_id = p.required("PageId")?;
-    let ad_account_id = p.required("AdAccountId")?;
+pub fn handle<'a>(ctx: &'a Ctx<'a>) -> Pending<'a> {
+    Box::pin(run(ctx))
+}
+
+async fn run(ctx: &Ctx<'_>) -> Answered {
+    let p = ctx.params();
+    let placement = AdAccountPlacement::required(ctx)?;
     let name = p.required("Name")?;
     let budget_type = p.required("BudgetType")?;
     let budget = p.required("Budget")?;
@@ -44,24 +42,16 @@ pub async fn handle(
         .map_err(|_| ApiError::invalid_parameter("BudgetType", "it must be daily or lifetime"))?;
     let budget = parse_budget(budget)?;
 
-    let account = req.caller.account_uid();
-    state
-        .tenants()
-        .ad_account(account, cust_space_id, page_id, ad_account_id)?;
-    let campaign = store::wait_async(state.store.create_campaign(NewCampaign {
-        placement: Placement {
-            account_uid: account.to_string(),
-            cust_space_id: cust_space_id.to_string(),
-            page_id: page_id.to_string(),
-            ad_account_id: ad_account_id.to_string(),
-        },
+    placement.resolve(ctx)?;
+    let campaign = store::wait_async(ctx.store.create_campaign(NewCampaign {
+        placement: placement.to_store(ctx),
         name: name.to_string(),
         budget_type,
         budget,
-        create_time_ms: state.now_ms(),
+        create_time_ms: ctx.now_ms,
     }))
     .await?;
-    Ok(super::object([(
+    Ok(object([(
         "CampaignId",
         Value::String(campaign.campaign_id),
     )]))

@@ -15,7 +15,8 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use crate::{router, AppState, ConnectionInfo};
+use crate::http::router;
+use crate::{AppState, ConnectionInfo};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +58,7 @@ impl RunningServer {
         let (plain, plain_addr) = bind(addr).await?;
         let tls = match &state.config.server.tls {
             Some(t) => {
-                let config = crate::tls::server_config(&t.cert_file, &t.key_file)?;
+                let config = crate::http::tls::server_config(&t.cert_file, &t.key_file)?;
                 let (listener, local) = bind(t.listen).await?;
                 Some((listener, local, TlsAcceptor::from(config)))
             }

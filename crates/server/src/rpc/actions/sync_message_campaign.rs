@@ -7,25 +7,23 @@
 //! numeric, or registered already (by anyone), are skipped. Answers `SyncedCampaignIds` (an
 //! extension) besides the common fields.
 
-use std::sync::Arc;
-
-use serde_json::{Map, Value};
+use serde_json::Value;
 use store::Placement;
 
-use crate::errors::{ApiError, ErrorCode};
-use crate::gateway::Authenticated;
-use crate::AppState;
+use crate::errors::ErrorCode;
+use crate::rpc::catalog::object;
+use crate::rpc::request::{Answered, Ctx, Pending};
 
-pub async fn handle(
-    state: &Arc<AppState>,
-    req: &Authenticated,
-) -> Result<Map<String, Value>, ApiError> {
-    let p = &req.params;
+pub fn handle<'a>(ctx: &'a Ctx<'a>) -> Pending<'a> {
+    Box::pin(run(ctx))
+}
+
+async fn run(ctx: &Ctx<'_>) -> Answered {
+    let p = ctx.params();
     let ad_account_id = p.required("AdAccountId")?;
     let page_id = p.required("PageId")?;
-    let account = req.caller.account_uid();
-    let tenants = state.tenants();
-    let (cust_space, page) = tenants.page_of_account(account, page_id)?;
+    let account = ctx.account();
+    let (cust_space, page) = ctx.tenants.page_of_account(account, page_id)?;
     if let Some(given) = p.optional("CustSpaceId") {
         if given != cust_space.id {
             return Err(ErrorCode::PageInvalid.into());
@@ -40,10 +38,10 @@ pub async fn handle(
         page_id: page.id.clone(),
         ad_account_id: ad_account_id.to_string(),
     };
-    let synced = store::wait_async(state.store.sync_campaigns(placement, state.now_ms())).await?;
+    let synced = store::wait_async(ctx.store.sync_campaigns(placement, ctx.now_ms)).await?;
     let ids: Vec<Value> = synced
         .into_iter()
         .map(|c| Value::String(c.campaign_id))
         .collect();
-    Ok(super::object([("SyncedCampaignIds", Value::Array(ids))]))
+    Ok(object([("SyncedCampaignIds", Value::Array(ids))]))
 }

@@ -5,14 +5,12 @@
 //! or user. Answers `Credentials {AccessKeyId, AccessKeySecret, SecurityToken, Expiration}` and
 //! `AssumedRoleUser {Arn, AssumedRoleId}`, as Alibaba's STS does.
 
-use std::sync::Arc;
+use serde_json::json;
 
-use serde_json::{json, Map, Value};
-
+use crate::auth::sts::SessionClaims;
 use crate::errors::{ApiError, ErrorCode};
-use crate::gateway::Authenticated;
-use crate::sts::SessionClaims;
-use crate::AppState;
+use crate::rpc::catalog::object;
+use crate::rpc::request::{Answered, Ctx, Pending};
 
 /// Longest accepted session policy, in characters.
 pub const MAX_SESSION_POLICY: usize = 2048;
@@ -38,11 +36,12 @@ fn session_name_ok(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"._@-".contains(&b))
 }
 
-pub async fn handle(
-    state: &Arc<AppState>,
-    req: &Authenticated,
-) -> Result<Map<String, Value>, ApiError> {
-    let p = &req.params;
+pub fn handle<'a>(ctx: &'a Ctx<'a>) -> Pending<'a> {
+    Box::pin(run(ctx))
+}
+
+async fn run(ctx: &Ctx<'_>) -> Answered {
+    let p = ctx.params();
     let arn = p.required("RoleArn")?;
     let session = p.required("RoleSessionName")?;
     let (uid, name) = parse_role_arn(arn).ok_or(ApiError::new(ErrorCode::InvalidRoleArn))?;
@@ -64,7 +63,7 @@ pub async fn handle(
         }
         None => None,
     };
-    let identities = state.identities();
+    let identities = ctx.identities;
     let role = identities
         .role(uid, name)
         .ok_or(ApiError::new(ErrorCode::RoleNotExist))?;
@@ -84,11 +83,11 @@ pub async fn handle(
             })?,
         None => 3600.min(role.max_session_secs),
     };
-    let caller = req.caller.principal();
+    let caller = ctx.req.caller.principal();
     if !role.trust.allows(&caller.account_uid, &caller.arn()) {
         return Err(ErrorCode::NotTrusted.into());
     }
-    let now = state.now_secs();
+    let now = ctx.now_secs();
     let expires_at = now + duration as i64;
     let (key_id, secret, token) = identities.sts.issue(SessionClaims {
         key_id: String::new(),
@@ -100,7 +99,7 @@ pub async fn handle(
     });
     let expiration = acs_signature::time::format_utc(expires_at);
     let role_id = role_id(&role.account_uid, &role.name);
-    Ok(super::object([
+    Ok(object([
         (
             "Credentials",
             json!({

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use ram_policy::{Policy, TrustPolicy};
 
+use crate::auth::sts::{SessionClaims, StsKey};
 use crate::config::{AccountConfig, Config, ConfigError, KeyStatus, UserConfig};
-use crate::sts::{SessionClaims, StsKey};
 
 /// What kind of identity a principal is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,7 +134,7 @@ impl Role {
 /// Why a temporary key was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionError {
-    Token(crate::sts::TokenError),
+    Token(crate::auth::sts::TokenError),
     /// The role (or its account) no longer exists.
     RoleGone,
 }
@@ -284,7 +284,7 @@ impl Identities {
             // The policy was checked when the session was issued and the MAC proves it is that one.
             Some(doc) => Some(Arc::new(
                 ram_policy::parse_policy("SessionPolicy", doc)
-                    .map_err(|_| SessionError::Token(crate::sts::TokenError::Malformed))?,
+                    .map_err(|_| SessionError::Token(crate::auth::sts::TokenError::Malformed))?,
             )),
             None => None,
         };

@@ -12,6 +12,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::Mutex;
 
+use crate::errors::{ApiError, ErrorCode};
+
 const SHARDS: usize = 16;
 /// How often (seconds) a shard drops its expired entries.
 const SWEEP_INTERVAL_SECS: i64 = 5;
@@ -95,6 +97,25 @@ impl NonceCache {
                 }
                 shard.entries.insert(digest, expires_at);
                 NonceOutcome::Fresh
+            }
+        }
+    }
+
+    /// The gateway's stage: consumes the nonce of a request whose signature verified, or refuses it
+    /// (`SignatureNonceUsed`; `ServiceUnavailable` while the cache is full of live entries).
+    pub fn consume(
+        &self,
+        key_id: &str,
+        nonce: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        match self.check_and_insert(key_id, nonce, expires_at, now) {
+            NonceOutcome::Fresh => Ok(()),
+            NonceOutcome::Replayed => Err(ErrorCode::SignatureNonceUsed.into()),
+            NonceOutcome::Full => {
+                tracing::warn!("nonce cache full: refusing requests until entries expire");
+                Err(ErrorCode::ServiceUnavailable.into())
             }
         }
     }

@@ -5,26 +5,22 @@
 //! replaced in transit). Good lines are committed, bad lines are listed with their line number and
 //! reason; the answer comes only after the commit is durable.
 
-use std::sync::Arc;
-
-use serde_json::{Map, Value};
-
 use crate::errors::{ApiError, ErrorCode};
-use crate::gateway::Authenticated;
-use crate::AppState;
+use crate::rpc::request::{Answered, Ctx, Pending};
 
-pub async fn handle(
-    state: &Arc<AppState>,
-    req: &Authenticated,
-) -> Result<Map<String, Value>, ApiError> {
+pub fn handle<'a>(ctx: &'a Ctx<'a>) -> Pending<'a> {
+    Box::pin(run(ctx))
+}
+
+async fn run(ctx: &Ctx<'_>) -> Answered {
+    let req = ctx.req;
     if !req.body_signed {
         return Err(ApiError::with_message(
             ErrorCode::IncompleteSignature,
             "The request signature does not conform to Aliyun standards: PutMessageEvents must be signed with V3 (ACS3-*), whose signature covers the body.",
         ));
     }
-    let ndjson = crate::ingest::is_ndjson(req.content_type.as_deref());
-    if !ndjson {
+    if !ingest::is_ndjson(req.content_type.as_deref()) {
         return Err(ApiError::invalid_parameter(
             "Content-Type",
             "the body must be application/x-ndjson",
@@ -33,6 +29,6 @@ pub async fn handle(
     if req.body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid_parameter("body", "it holds no events"));
     }
-    let report = crate::ingest::ingest(state, req.caller.account_uid(), &req.body).await?;
-    Ok(report.to_json())
+    let report = ingest::ingest_ndjson(ctx.store, ctx.account(), &req.body).await?;
+    Ok(crate::ingest::report_json(&report))
 }

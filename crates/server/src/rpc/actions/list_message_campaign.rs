@@ -5,22 +5,21 @@
 //! `CampaignId`, `CampaignName` (case-insensitive substring), `Status` (`AVAILABLE`, the default,
 //! or `DELETED`). Answers `Data[]` and `Total` (matches in all, before paging).
 
-use std::sync::Arc;
-
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use store::{CampaignFilter, CampaignStatus};
 
 use crate::errors::ApiError;
-use crate::gateway::{Authenticated, Params};
-use crate::AppState;
+use crate::rpc::catalog::object;
+use crate::rpc::params::Params;
+use crate::rpc::placement::PagePlacement;
+use crate::rpc::request::{Answered, Ctx};
 
 /// Largest page size.
 pub const MAX_PAGE_SIZE: u64 = 100;
 
-pub fn handle(state: &Arc<AppState>, req: &Authenticated) -> Result<Map<String, Value>, ApiError> {
-    let p = &req.params;
-    let cust_space_id = p.required("CustSpaceId")?;
-    let page_id = p.required("PageId")?;
+pub fn handle(ctx: &Ctx<'_>) -> Answered {
+    let p = ctx.params();
+    let placement = PagePlacement::required(ctx)?;
     let (index, size) = page_request(p)?;
     let status = match p.optional("Status") {
         Some(s) => Some(s.parse::<CampaignStatus>().map_err(|_| {
@@ -28,18 +27,17 @@ pub fn handle(state: &Arc<AppState>, req: &Authenticated) -> Result<Map<String, 
         })?),
         None => None,
     };
-    let account = req.caller.account_uid();
-    state.tenants().page(account, cust_space_id, page_id)?;
+    placement.resolve(ctx)?;
     let filter = CampaignFilter {
-        account_uid: account.to_string(),
-        cust_space_id: cust_space_id.to_string(),
-        page_id: Some(page_id.to_string()),
+        account_uid: ctx.account().to_string(),
+        cust_space_id: placement.cust_space_id.to_string(),
+        page_id: Some(placement.page_id.to_string()),
         ad_account_id: p.optional("AdAccountId").map(str::to_string),
         campaign_id: p.optional("CampaignId").map(str::to_string),
         name_contains: p.optional("CampaignName").map(str::to_string),
         status,
     };
-    let page = state
+    let page = ctx
         .store
         .list_campaigns(&filter, (index - 1).saturating_mul(size), size);
     let data: Vec<Value> = page
@@ -58,7 +56,7 @@ pub fn handle(state: &Arc<AppState>, req: &Authenticated) -> Result<Map<String, 
             })
         })
         .collect();
-    Ok(super::object([
+    Ok(object([
         ("Data", Value::Array(data)),
         ("Total", json!(page.total)),
     ]))

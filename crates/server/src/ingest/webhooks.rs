@@ -18,68 +18,10 @@ use axum::body::Body;
 use axum::extract::{Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
-use insights::Event;
 
-use crate::config::Config;
-use crate::telemetry;
-use crate::AppState;
-
-/// How webhook payloads find their tenant and campaign; rebuilt on reload.
-#[derive(Debug, Default)]
-pub struct WebhookRouting {
-    app_secrets: Vec<Vec<u8>>,
-    verify_tokens: Vec<String>,
-    /// WABA id → account.
-    waba_owner: HashMap<String, String>,
-    /// WABA id → the campaigns its own mappings name: a status may only count for those, so one
-    /// tenant's tags or numbers can never attribute another tenant's messages.
-    waba_campaigns: HashMap<String, HashSet<String>>,
-    /// WABA id → declared currency.
-    waba_currency: HashMap<String, String>,
-    callback_campaigns: HashMap<String, String>,
-    phone_number_campaigns: HashMap<String, String>,
-}
-
-impl WebhookRouting {
-    pub fn from_config(config: &Config) -> WebhookRouting {
-        let mut r = WebhookRouting {
-            app_secrets: config
-                .meta
-                .app_secrets
-                .iter()
-                .filter_map(|s| s.resolve())
-                .map(String::into_bytes)
-                .collect(),
-            verify_tokens: config
-                .meta
-                .verify_tokens
-                .iter()
-                .filter_map(|s| s.resolve())
-                .collect(),
-            ..Default::default()
-        };
-        for account in &config.accounts {
-            for w in &account.whatsapp_business_accounts {
-                r.waba_owner.insert(w.id.clone(), account.uid.clone());
-                r.waba_campaigns.insert(
-                    w.id.clone(),
-                    w.campaigns_by_callback
-                        .values()
-                        .chain(w.campaigns_by_phone_number.values())
-                        .cloned()
-                        .collect(),
-                );
-                if let Some(c) = &w.currency {
-                    r.waba_currency.insert(w.id.clone(), c.to_ascii_uppercase());
-                }
-                r.callback_campaigns.extend(w.campaigns_by_callback.clone());
-                r.phone_number_campaigns
-                    .extend(w.campaigns_by_phone_number.clone());
-            }
-        }
-        r
-    }
-}
+use crate::http::telemetry;
+use crate::ingest::routing;
+use crate::state::AppState;
 
 /// wamids seen with marketing pricing, so that their later statuses without pricing count too.
 /// Bounded: past the cap the set starts over (a read receipt of a message seen more than ~a
@@ -211,89 +153,28 @@ async fn receive_inner(state: &Arc<AppState>, request: Request) -> (&'static str
         .marketing_wamids
         .extend(parsed.marketing_wamids.clone());
 
-    // Group usable events by (account, page).
     let tenants = state.tenants();
-    let mut batches: HashMap<(String, Option<String>), Vec<Event>> = HashMap::new();
-    let skip = |reason: &'static str, detail: String| {
-        telemetry::webhook_skipped(reason, 1);
-        tracing::info!(reason, detail = %detail, "webhook item skipped");
-    };
-    let (mut messenger, mut whatsapp) = (0u64, 0u64);
-    for pe in parsed.messenger {
-        let Some((cs, _)) = tenants.page_owner(&pe.page_id) else {
-            skip("unknown_page", format!("page {}", pe.page_id));
-            continue;
-        };
-        if !owned_or_unregistered(state, &cs.account_uid, &pe.event.campaign_id) {
-            skip(
-                "foreign_campaign",
-                format!("campaign {}", pe.event.campaign_id),
-            );
-            continue;
-        }
-        messenger += 1;
-        batches
-            .entry((cs.account_uid.clone(), Some(pe.page_id)))
-            .or_default()
-            .push(pe.event);
+    let routed = routing::route(parsed, &routing, &tenants, &|id| state.store.campaign(id));
+    for skip in &routed.skipped {
+        telemetry::webhook_skipped(skip.reason, 1);
+        tracing::info!(reason = skip.reason, detail = %skip.detail, "webhook item skipped");
     }
-    for we in parsed.whatsapp {
-        let Some(account) = routing.waba_owner.get(&we.waba_id) else {
-            skip("unknown_waba", format!("WABA {}", we.waba_id));
-            continue;
-        };
-        let own = routing
-            .waba_campaigns
-            .get(&we.waba_id)
-            .is_some_and(|c| c.contains(&we.event.campaign_id));
-        if !own {
-            skip(
-                "foreign_mapping",
-                format!(
-                    "campaign {} is not mapped by WABA {}",
-                    we.event.campaign_id, we.waba_id
-                ),
-            );
-            continue;
-        }
-        if !owned_or_unregistered(state, account, &we.event.campaign_id) {
-            skip(
-                "foreign_campaign",
-                format!("campaign {}", we.event.campaign_id),
-            );
-            continue;
-        }
-        let mut event = we.event;
-        // A price counts only in the currency of the campaign's ad account (or, before the campaign
-        // is registered, the WABA's declared one); otherwise the rate card prices the delivery.
-        if event.price_micros.is_some() {
-            let expected = campaign_currency(state, &event.campaign_id)
-                .or_else(|| routing.waba_currency.get(&we.waba_id).cloned());
-            let matches = match (&expected, &we.price_currency) {
-                // No currency stated: the parser's own zero for a non-billable message.
-                (_, None) => true,
-                (Some(e), Some(p)) => e.eq_ignore_ascii_case(p),
-                (None, Some(_)) => false,
-            };
-            if !matches {
-                telemetry::webhook_skipped("price_currency_mismatch", 1);
-                event.price_micros = None;
-            }
-        }
-        whatsapp += 1;
-        batches
-            .entry((account.clone(), None))
-            .or_default()
-            .push(event);
+    if routed.price_currency_mismatches > 0 {
+        telemetry::webhook_skipped("price_currency_mismatch", routed.price_currency_mismatches);
     }
 
-    // Durable before 200: every batch committed.
-    let pending: Vec<_> = batches
-        .into_iter()
-        .map(|((account, page), events)| state.store.append(&account, page.as_deref(), events))
-        .collect();
-    for p in pending {
-        if let Err(e) = store::wait_async(p).await {
+    // Durable before 200: every batch committed (concurrent webhooks share commits).
+    let mut report = ingest::Report::default();
+    for batch in routed.batches {
+        let committed = ingest::commit(
+            &state.store,
+            &batch.account,
+            batch.page.as_deref(),
+            batch.events,
+            &mut report,
+        )
+        .await;
+        if let Err(e) = committed {
             tracing::error!(error = %e, "webhook events not stored; Meta will retry");
             return (
                 "storage_error",
@@ -301,6 +182,7 @@ async fn receive_inner(state: &Arc<AppState>, request: Request) -> (&'static str
             );
         }
     }
+    let (messenger, whatsapp) = (routed.messenger, routed.whatsapp);
     telemetry::ingested("webhook_messenger", messenger);
     telemetry::ingested("webhook_whatsapp", whatsapp);
     (
@@ -311,27 +193,4 @@ async fn receive_inner(state: &Arc<AppState>, request: Request) -> (&'static str
         )
             .into_response(),
     )
-}
-
-/// Events may count for a campaign the account registered, or one nobody registered yet.
-fn owned_or_unregistered(state: &AppState, account: &str, campaign_id: &str) -> bool {
-    state
-        .store
-        .campaign(campaign_id)
-        .is_none_or(|c| c.placement.account_uid == account)
-}
-
-/// The currency of a registered campaign's ad account.
-fn campaign_currency(state: &AppState, campaign_id: &str) -> Option<String> {
-    let c = state.store.campaign(campaign_id)?;
-    let tenants = state.tenants();
-    let ad = tenants
-        .ad_account(
-            &c.placement.account_uid,
-            &c.placement.cust_space_id,
-            &c.placement.page_id,
-            &c.placement.ad_account_id,
-        )
-        .ok()?;
-    Some(ad.currency.code().to_string())
 }

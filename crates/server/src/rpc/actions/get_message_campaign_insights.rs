@@ -3,20 +3,17 @@
 //! Required: `CustSpaceId`, `PageId`, `AdAccountId`, `CampaignId`. Extensions (absent: exactly the
 //! documented behaviour): `DateStart`, `DateStop`, `TimeIncrement`, `Breakdowns=country`, `Fields`.
 
-use std::sync::Arc;
-
 use insights::{Breakdown, ExtraFields, Query, TimeIncrement};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::errors::ApiError;
-use crate::gateway::Authenticated;
-use crate::AppState;
+use crate::rpc::catalog::object;
+use crate::rpc::placement::AdAccountPlacement;
+use crate::rpc::request::{Answered, Ctx};
 
-pub fn handle(state: &Arc<AppState>, req: &Authenticated) -> Result<Map<String, Value>, ApiError> {
-    let p = &req.params;
-    let cust_space_id = p.required("CustSpaceId")?;
-    let page_id = p.required("PageId")?;
-    let ad_account_id = p.required("AdAccountId")?;
+pub fn handle(ctx: &Ctx<'_>) -> Answered {
+    let p = ctx.params();
+    let placement = AdAccountPlacement::required(ctx)?;
     let campaign_id = p.required("CampaignId")?;
     // Malformed extensions are refused before any lookup, so their errors do not depend on data.
     let increment = match p.optional("TimeIncrement") {
@@ -39,23 +36,15 @@ pub fn handle(state: &Arc<AppState>, req: &Authenticated) -> Result<Map<String, 
         None => ExtraFields::default(),
     };
 
-    let account = req.caller.account_uid();
-    let tenants = state.tenants();
-    let ad_account = tenants.ad_account(account, cust_space_id, page_id, ad_account_id)?;
-    let campaign = super::placed_campaign(
-        state,
-        account,
-        cust_space_id,
-        page_id,
-        ad_account_id,
-        campaign_id,
-    )?;
+    let account = ctx.account();
+    let ad_account = placement.resolve(ctx)?;
+    let campaign = placement.campaign(ctx, campaign_id)?;
 
-    let first_event = state.store.first_event_ms(account, campaign_id);
+    let first_event = ctx.store.first_event_ms(account, campaign_id);
     let default = insights::default_range(
         campaign.create_time_ms,
         first_event,
-        state.now_ms(),
+        ctx.now_ms,
         ad_account.timezone,
     );
     let range =
@@ -68,7 +57,7 @@ pub fn handle(state: &Arc<AppState>, req: &Authenticated) -> Result<Map<String, 
         increment,
         breakdown,
     };
-    let rows = state.store.insights(account, campaign_id, &query);
+    let rows = ctx.store.insights(account, campaign_id, &query);
     let data: Vec<Value> = rows
         .iter()
         .map(|row| {
@@ -81,5 +70,5 @@ pub fn handle(state: &Arc<AppState>, req: &Authenticated) -> Result<Map<String, 
             )
         })
         .collect();
-    Ok(super::object([("Data", Value::Array(data))]))
+    Ok(object([("Data", Value::Array(data))]))
 }

@@ -1,0 +1,264 @@
+//! The RPC gateway, as stages: envelope → scheme → key → time window → signature → nonce → RAM →
+//! flow control → the operation's handler.
+//!
+//! Every stage has its own error codes, checked in the order `docs/errors.md` gives, so a client learns
+//! the first thing wrong with its request and nothing about later steps. Each stage is a function of what
+//! it is given, tested on its own; this module only strings them together.
+
+pub mod actions;
+pub mod catalog;
+pub mod envelope;
+pub mod params;
+pub mod placement;
+pub mod request;
+pub mod response;
+pub mod scheme;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::response::Response;
+use futures_util::FutureExt;
+
+use crate::auth::authorize::AccessRequest;
+use crate::auth::identity::Caller;
+use crate::auth::throttle::Throttle;
+use crate::auth::{authorize, key, window};
+use crate::errors::{ApiError, ErrorCode};
+use crate::state::AppState;
+use crate::ConnectionInfo;
+pub use params::Params;
+use request::{Answered, Ctx, Handler};
+pub use request::{Authenticated, RawRequest};
+use response::Format;
+use scheme::Scheme;
+
+/// What the gateway answers: the body fields of a success, or an error; both with the format.
+pub struct Outcome {
+    pub format: Format,
+    pub action_name: Option<&'static str>,
+    pub result: Answered,
+}
+
+/// Runs the whole pipeline for one request.
+pub async fn handle(state: &AppState, raw: RawRequest, request_id: &str) -> Outcome {
+    let mut format = Format::Json;
+    let mut action_name = None;
+    let result = match authenticate(state, &raw, request_id, &mut format) {
+        Ok(auth) => {
+            action_name = Some(auth.action.name);
+            match authorize_and_throttle(state, &auth, &raw) {
+                Ok(()) => dispatch(state, &auth).await,
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    };
+    Outcome {
+        format,
+        action_name,
+        result,
+    }
+}
+
+/// The stages up to and including the nonce.
+fn authenticate(
+    state: &AppState,
+    raw: &RawRequest,
+    request_id: &str,
+    format: &mut Format,
+) -> Result<Authenticated, ApiError> {
+    let envelope = envelope::parse(raw, format)?;
+    let scheme = Scheme::parse(raw, &envelope)?;
+    let claims = scheme.claims();
+    let now = state.now_secs();
+    let window_secs = state.config.server.timestamp_window_secs as i64;
+    let signed_at = window::check(claims.timestamp, now, window_secs)?;
+    let identities = state.identities();
+    let key = key::resolve(
+        &identities,
+        claims.access_key_id,
+        claims.security_token,
+        now,
+    )?;
+    scheme.verify(raw, &envelope, key.secret())?;
+    // Only requests whose signature verified get here, so only they consume a nonce.
+    state
+        .nonces
+        .consume(&key.id, claims.nonce, signed_at + window_secs, now)?;
+    let body_signed = scheme.signs_body();
+    drop(scheme);
+    Ok(Authenticated {
+        caller: Caller { key },
+        action: envelope.action,
+        content_type: envelope.content_type.map(str::to_string),
+        params: envelope.params,
+        body: raw.body.clone(),
+        request_id: request_id.to_string(),
+        peer: raw.peer,
+        secure: raw.secure,
+        body_signed,
+    })
+}
+
+/// RAM authorisation, then flow control per (account, action).
+fn authorize_and_throttle(
+    state: &AppState,
+    auth: &Authenticated,
+    raw: &RawRequest,
+) -> Result<(), ApiError> {
+    let p = &auth.params;
+    authorize::authorize(
+        &state.config.server.region,
+        &AccessRequest {
+            principal: auth.caller.principal(),
+            access_key_id: &auth.caller.key.id,
+            ram_action: auth.action.ram_action,
+            cust_space_id: p.optional("CustSpaceId"),
+            campaign_id: p.optional("CampaignId"),
+            role_arn: p.optional("RoleArn"),
+            peer: auth.peer,
+            secure: auth.secure,
+            user_agent: envelope::header(&raw.headers, &http::header::USER_AGENT),
+        },
+        state.now_secs(),
+    )?;
+    let limits = &state.config.flow_control;
+    let rate = limits
+        .actions
+        .get(auth.action.name)
+        .copied()
+        .unwrap_or(limits.per_second);
+    match state.flow.check(
+        auth.caller.account_uid(),
+        auth.action.name,
+        rate,
+        limits.burst,
+    ) {
+        Throttle::Allow => Ok(()),
+        Throttle::RetryAfterMs(ms) => {
+            let mut err = ApiError::new(ErrorCode::ThrottlingUser);
+            err.retry_after_ms = Some(ms);
+            Err(err)
+        }
+    }
+}
+
+/// Runs the operation's handler with what it may use.
+async fn dispatch(state: &AppState, auth: &Authenticated) -> Answered {
+    let tenants = state.tenants();
+    let identities = state.identities();
+    let ctx = Ctx {
+        req: auth,
+        store: &state.store,
+        tenants: &tenants,
+        identities: &identities,
+        now_ms: state.now_ms(),
+    };
+    match auth.action.handler {
+        Handler::Sync(f) => f(&ctx),
+        Handler::Async(f) => f(&ctx).await,
+    }
+}
+
+/// The RPC endpoint: every request that is not another route.
+pub async fn endpoint(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let started = std::time::Instant::now();
+    let request_id = response::new_request_id();
+    let host_id = state.config.server.host_id.as_str();
+    let conn = request
+        .extensions()
+        .get::<ConnectionInfo>()
+        .copied()
+        .unwrap_or(ConnectionInfo {
+            peer: SocketAddr::from(([0, 0, 0, 0], 0)),
+            secure: false,
+        });
+    let (parts, body) = request.into_parts();
+
+    let limit = state.config.server.max_body_bytes;
+    let declared_too_large = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > limit as u64);
+    let body = if declared_too_large {
+        Err(())
+    } else {
+        axum::body::to_bytes(body, limit).await.map_err(|_| ())
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(()) => {
+            let err = ApiError::new(ErrorCode::RequestTooLarge);
+            log_request(&request_id, None, Some(err.code), started);
+            return response::error(Format::Json, None, &request_id, host_id, &err);
+        }
+    };
+    let raw = RawRequest {
+        method: parts.method,
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or("").to_string(),
+        headers: parts.headers,
+        body,
+        peer: conn.peer,
+        secure: conn.secure,
+    };
+
+    let handled = std::panic::AssertUnwindSafe(handle(&state, raw, &request_id))
+        .catch_unwind()
+        .await;
+    let outcome = match handled {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            tracing::error!(request_id, "panic in the RPC pipeline");
+            Outcome {
+                format: Format::Json,
+                action_name: None,
+                result: Err(ApiError::new(ErrorCode::InternalError)),
+            }
+        }
+    };
+    match outcome.result {
+        Ok(fields) => {
+            log_request(&request_id, outcome.action_name, None, started);
+            response::success(
+                outcome.format,
+                outcome.action_name.unwrap_or(""),
+                &request_id,
+                fields,
+            )
+        }
+        Err(err) => {
+            log_request(&request_id, outcome.action_name, Some(err.code), started);
+            response::error(
+                outcome.format,
+                outcome.action_name,
+                &request_id,
+                host_id,
+                &err,
+            )
+        }
+    }
+}
+
+/// Counts the request (by action and code) and logs it at debug level (a busy server must not
+/// spend its time writing a line per request). `code` is `None` for success.
+fn log_request(
+    request_id: &str,
+    action: Option<&str>,
+    code: Option<ErrorCode>,
+    started: std::time::Instant,
+) {
+    let elapsed = started.elapsed();
+    crate::http::telemetry::request(action, code, elapsed);
+    tracing::debug!(
+        request_id,
+        action = action.unwrap_or("-"),
+        code = code.map_or("OK", |c| c.spec().code),
+        micros = elapsed.as_micros() as u64,
+        "rpc"
+    );
+}

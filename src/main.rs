@@ -1,16 +1,7 @@
 //! `cams-insights`: serve the CAMS-compatible API, and the tools around it.
-
-mod admin;
-mod bench;
-mod bench_http;
-mod connect;
-mod demo;
-mod import;
-mod loadgen;
-mod query_cmd;
-mod reference_data;
-mod serve;
-mod workload;
+//!
+//! A thin binary: each subcommand's arguments are parsed here and handed to one library function
+//! (`ops`, and `bench` when built with the default `bench` feature).
 
 use clap::{Parser, Subcommand};
 
@@ -33,22 +24,23 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API (and, with --demo, a ready-to-use demo tenant).
-    Serve(serve::ServeArgs),
+    Serve(ops::serve::ServeArgs),
     /// Import native NDJSON events, offline into a data directory or into a running server.
-    Import(import::ImportArgs),
+    Import(ops::import::ImportArgs),
     /// Import a recipient directory (recipient,country CSV) into a data directory.
-    ImportRecipients(reference_data::RecipientsArgs),
+    ImportRecipients(ops::reference_data::RecipientsArgs),
     /// Import a rate card (Meta's CSV layout) into a data directory.
-    ImportRates(reference_data::RatesArgs),
+    ImportRates(ops::reference_data::RatesArgs),
     /// Print a campaign's insights from a running server.
-    Query(query_cmd::QueryArgs),
+    Query(ops::query::QueryArgs),
     /// RAM policies: simulate a decision, check a document.
     #[command(subcommand)]
-    Policy(admin::PolicyCommand),
+    Policy(ops::policy::PolicyCommand),
     /// Access keys in the configuration file: create, disable, list.
     #[command(subcommand)]
-    Keys(admin::KeysCommand),
-    /// Benchmarks: the deterministic workload and the measurements of performance.md.
+    Keys(ops::keys::KeysCommand),
+    /// Benchmarks: the deterministic workload and the measurements of docs/performance.md.
+    #[cfg(feature = "bench")]
     #[command(subcommand)]
     Bench(bench::BenchCommand),
 }
@@ -57,14 +49,15 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging();
     let result = match cli.command {
-        Command::Serve(args) => serve::run(args),
-        Command::Import(args) => import::run(args),
-        Command::Query(args) => query_cmd::run(args),
-        Command::ImportRecipients(args) => reference_data::recipients(args),
-        Command::ImportRates(args) => reference_data::rates(args),
+        Command::Serve(args) => ops::serve::run(args),
+        Command::Import(args) => ops::import::run(args),
+        Command::Query(args) => ops::query::run(args),
+        Command::ImportRecipients(args) => ops::reference_data::recipients(args),
+        Command::ImportRates(args) => ops::reference_data::rates(args),
+        Command::Policy(cmd) => ops::policy::run(cmd),
+        Command::Keys(cmd) => ops::keys::run(cmd),
+        #[cfg(feature = "bench")]
         Command::Bench(cmd) => bench::run(cmd),
-        Command::Policy(cmd) => admin::policy(cmd),
-        Command::Keys(cmd) => admin::keys(cmd),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

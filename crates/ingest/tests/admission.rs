@@ -136,14 +136,20 @@ fn offline_import_takes_the_same_decisions_as_a_body() {
 
 #[test]
 fn a_body_is_one_durable_append() {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     let mine = register(&store, MINE);
     let theirs = register(&store, THEIRS);
     let before = store.stats().last_seq;
     let report = rt
-        .block_on(ingest::ingest_ndjson(&store, MINE, corpus(&mine, &theirs).as_bytes()))
+        .block_on(ingest::ingest_ndjson(
+            &store,
+            MINE,
+            corpus(&mine, &theirs).as_bytes(),
+        ))
         .unwrap();
     assert_eq!(
         (report.accepted, report.changed, report.rejected_count),

@@ -74,6 +74,7 @@ mod parse;
 pub mod phone;
 mod query;
 mod rates;
+mod recipients;
 pub mod reference;
 mod state;
 mod text;
@@ -95,3 +96,4 @@ pub use parse::{format_price, parse_native_event, parse_price, to_native_line, E
 pub use phone::is_phone_number;
 pub use query::{Breakdown, BreakdownError, Query, Row};
 pub use rates::{RateCard, RateCardError};
+pub use recipients::parse_recipients;

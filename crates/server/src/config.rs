@@ -396,6 +396,37 @@ pub struct AccessKeyConfig {
     pub status: KeyStatus,
 }
 
+/// Letters and digits, the alphabet of access key ids and secrets.
+pub const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// Random characters from `alphabet`, from the OS's CSPRNG (rejection sampling, so uniform).
+pub fn random_string(alphabet: &[u8], len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    let limit = 256 - (256 % alphabet.len());
+    while out.len() < len {
+        let mut buf = [0u8; 64];
+        getrandom::fill(&mut buf).expect("the OS random source works");
+        for b in buf {
+            if (b as usize) < limit && out.len() < len {
+                out.push(alphabet[b as usize % alphabet.len()] as char);
+            }
+        }
+    }
+    out
+}
+
+impl AccessKeyConfig {
+    /// A fresh active key: `LTAI` and 20 letters or digits, with a 30-character secret, as Alibaba's look.
+    pub fn generate() -> AccessKeyConfig {
+        AccessKeyConfig {
+            id: format!("LTAI{}", random_string(ALNUM, 20)),
+            secret: Some(random_string(ALNUM, 30)),
+            secret_env: None,
+            status: KeyStatus::Active,
+        }
+    }
+}
+
 impl std::fmt::Debug for AccessKeyConfig {
     // Secrets never reach logs, even through Debug.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -521,22 +521,15 @@ fn native_line(e: &Event, form: TimeForm) -> String {
     Value::Object(m).to_string()
 }
 
-/// A small deterministic generator (64-bit LCG), so every run sends the same events.
-struct Lcg(u64);
+/// The project's deterministic generator, so every run sends the same events.
+use workload::Rng as Lcg;
 
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
+/// Percent draws for the test data.
+trait Percent {
+    fn percent(&mut self) -> u64;
+}
 
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
+impl Percent for Lcg {
     fn percent(&mut self) -> u64 {
         self.below(100)
     }

@@ -600,18 +600,8 @@ fn fixture(name: &str, campaign: &str) -> String {
         .replace("\"124141414124\"", &format!("\"{campaign}\""))
 }
 
-/// A small deterministic generator (64-bit LCG).
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % n
-    }
-}
+/// The project's deterministic generator, so every run sends the same events.
+use workload::Rng as Lcg;
 
 // ---------------------------------------------------------------------------------------------
 // /metrics

@@ -1,6 +1,6 @@
-//! The deterministic workload generator (`bench gen`, and the demo's history).
+//! The deterministic workload generator (`bench gen`, the demo's history, and tests).
 //!
-//! Realistic structure, as `performance.md` asks: ~40 countries with skewed weights (a share in
+//! Realistic structure (docs/performance.md): ~40 countries with skewed weights (a share in
 //! E2/E5, some unknown), delivery ~90 %, reads ~70 % of deliveries, clicks on ~10 % of deliveries
 //! with some repeats, failures, ~5 % duplicated events, ~5 % out of order, timestamps over 30 days.
 //! Same seed, same events, same bytes: the generator uses its own PRNG (SplitMix64), never the
@@ -83,23 +83,27 @@ pub struct WorkloadSpec {
     pub start_ms: i64,
 }
 
-/// SplitMix64: small, fast, and the same on every platform and version.
-struct Rng(u64);
+/// SplitMix64: small, fast, and the same on every platform and version. The project's one generator of
+/// deterministic test data.
+#[derive(Debug, Clone)]
+pub struct Rng(pub u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    /// The next 64 random bits.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
-    /// Uniform in 0..n.
-    fn below(&mut self, n: u64) -> u64 {
+    /// Uniform in 0..n (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
     /// True with probability per_mille / 1000.
-    fn chance(&mut self, per_mille: u64) -> bool {
+    pub fn chance(&mut self, per_mille: u64) -> bool {
         self.below(1000) < per_mille
     }
 }

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use server::{AppState, Config, RunningServer};
-use store::HostOptions;
 
 use crate::demo;
 
@@ -58,19 +57,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     }
     let listen = config.server.listen;
-    let data_dir = config.storage.data_dir.clone().context(
-        "no data directory: set storage.data_dir in the configuration or pass --data-dir",
-    )?;
-    let store = std::sync::Arc::new(
-        store::sqlite::open(
-            &data_dir,
-            HostOptions {
-                engine: config.engine_config(),
-                ..HostOptions::default()
-            },
-        )
-        .with_context(|| format!("opening the store in {}", data_dir.display()))?,
-    );
+    let store = std::sync::Arc::new(crate::open_store(Some(&config), None)?);
     let demo_ids = match &demo {
         Some(demo) => Some(demo.ensure_seeded(store.as_ref())?),
         None => None,

@@ -14,7 +14,10 @@ use insights::{
 use serde_json::json;
 use store::HostOptions;
 
-use crate::workload::{self, WorkloadSpec};
+use workload::WorkloadSpec;
+
+mod http;
+mod loadgen;
 
 /// 2025-07-01T00:00:00Z: the benchmark month.
 const BENCH_START_MS: i64 = 1_751_328_000_000;
@@ -156,8 +159,8 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Import(a) => import(a),
         BenchCommand::Answer(a) => answer(a),
         BenchCommand::All(a) => all(a),
-        BenchCommand::Http(a) => crate::bench_http::http(a, false),
-        BenchCommand::Webhook(a) => crate::bench_http::http(a, true),
+        BenchCommand::Http(a) => crate::http::http(a, false),
+        BenchCommand::Webhook(a) => crate::http::http(a, true),
     }
 }
 
@@ -475,7 +478,7 @@ fn all(a: AllArgs) -> anyhow::Result<()> {
         batch: 50_000,
         json: Some(dir.join("import.json")),
     })?;
-    let http = |json: &str| crate::bench::HttpArgs {
+    let http = |json: &str| crate::HttpArgs {
         connections: 64,
         duration: a.duration,
         warmup: 2,
@@ -485,9 +488,9 @@ fn all(a: AllArgs) -> anyhow::Result<()> {
         json: Some(dir.join(json)),
     };
     println!("== P2 http");
-    crate::bench_http::http(http("http.json"), false)?;
+    crate::http::http(http("http.json"), false)?;
     println!("== P4 webhook");
-    crate::bench_http::http(http("webhook.json"), true)?;
+    crate::http::http(http("webhook.json"), true)?;
     println!("reports in {}", dir.display());
     if a.out_dir.is_none() {
         // The temporary directory goes away: keep the reports by printing where to ask for them.

@@ -1,43 +1,14 @@
-//! `cams-insights policy simulate` and `cams-insights keys create|disable|list`: offline tools over
-//! the configuration file. Key changes edit the file in place (comments and layout kept) and take
-//! effect on the server's next SIGHUP.
+//! `cams-insights keys create|disable|list`: access keys in the configuration file. Changes edit the file
+//! in place (comments and layout kept), only if the result still loads, and take effect on the server's
+//! next SIGHUP.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use server::config::Config;
+use server::config::{AccessKeyConfig, Config};
 use toml_edit::{value, ArrayOfTables, DocumentMut, Item, Table};
 
-use crate::demo::random_string;
-
-#[derive(clap::Subcommand, Debug)]
-pub enum PolicyCommand {
-    /// Decide a request offline: which policy and statement allow or deny it.
-    Simulate(SimulateArgs),
-    /// Check a policy document (JSON file) and report the first problem.
-    Check { file: PathBuf },
-}
-
-#[derive(clap::Args, Debug)]
-pub struct SimulateArgs {
-    #[arg(long, env = "CAMS_CONFIG")]
-    config: PathBuf,
-    /// Account UID (default: the only account, if there is one).
-    #[arg(long)]
-    account: Option<String>,
-    /// `root`, a RAM user name, or `role:<name>` (optionally `role:<name>:<session policy file>`).
-    #[arg(long)]
-    principal: String,
-    /// e.g. cams:CreateMessageCampaign
-    #[arg(long)]
-    action: String,
-    /// e.g. acs:cams:ap-southeast-1:<uid>:custspace/cams-x/campaign/123 (default `*`)
-    #[arg(long, default_value = "*")]
-    resource: String,
-    /// Condition values, `key=value` (repeatable), e.g. acs:SourceIp=10.0.0.1
-    #[arg(long = "context")]
-    context: Vec<String>,
-}
+use crate::policy::pick_account;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum KeysCommand {
@@ -64,114 +35,6 @@ pub enum KeysCommand {
     },
 }
 
-fn pick_account<'a>(
-    config: &'a Config,
-    uid: Option<&str>,
-) -> anyhow::Result<&'a server::config::AccountConfig> {
-    match uid {
-        Some(uid) => config
-            .accounts
-            .iter()
-            .find(|a| a.uid == uid)
-            .with_context(|| format!("no account {uid}")),
-        None if config.accounts.len() == 1 => Ok(&config.accounts[0]),
-        None => anyhow::bail!(
-            "the configuration has {} accounts: give --account",
-            config.accounts.len()
-        ),
-    }
-}
-
-pub fn policy(cmd: PolicyCommand) -> anyhow::Result<()> {
-    match cmd {
-        PolicyCommand::Check { file } => {
-            let doc = std::fs::read_to_string(&file)
-                .with_context(|| format!("reading {}", file.display()))?;
-            let name = file
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("policy");
-            let policy = ram_policy::parse_policy(name, &doc)?;
-            println!("{name}: OK, {} statements", policy.statements().len());
-            Ok(())
-        }
-        PolicyCommand::Simulate(a) => simulate(a),
-    }
-}
-
-fn simulate(a: SimulateArgs) -> anyhow::Result<()> {
-    let config = Config::load(&a.config)?;
-    let account = pick_account(&config, a.account.as_deref())?;
-    let mut ctx =
-        ram_policy::RequestContext::new(a.action.clone()).with_resource(a.resource.clone());
-    for kv in &a.context {
-        let (k, v) = kv
-            .split_once('=')
-            .with_context(|| format!("--context `{kv}` is not key=value"))?;
-        ctx.insert_condition(k, v.to_string());
-    }
-    let custom: Vec<ram_policy::Policy> = account
-        .policies
-        .iter()
-        .map(|p| ram_policy::parse_policy(&p.name, &p.document))
-        .collect::<Result<_, _>>()?;
-    let resolve = |names: &[String]| -> Vec<ram_policy::Policy> {
-        names
-            .iter()
-            .filter_map(|n| {
-                custom
-                    .iter()
-                    .find(|p| p.name() == n)
-                    .cloned()
-                    .or_else(|| ram_policy::system_policy(n))
-            })
-            .collect()
-    };
-    if a.principal == "root" {
-        println!("Allow: the account's root may do everything within the account (no policy is consulted)");
-        return Ok(());
-    }
-    if let Some(rest) = a.principal.strip_prefix("role:") {
-        let (role_name, session_file) = match rest.split_once(':') {
-            Some((r, f)) => (r, Some(f)),
-            None => (rest, None),
-        };
-        let role = account
-            .roles
-            .iter()
-            .find(|r| r.name.eq_ignore_ascii_case(role_name))
-            .with_context(|| format!("no role {role_name}"))?;
-        let policies = resolve(&role.policies);
-        let refs: Vec<&ram_policy::Policy> = policies.iter().collect();
-        let session = match session_file {
-            Some(f) => Some(ram_policy::parse_policy(
-                "SessionPolicy",
-                &std::fs::read_to_string(f)?,
-            )?),
-            None => None,
-        };
-        let decision = ram_policy::evaluate_session(&refs, session.as_ref(), &ctx);
-        println!("{}", ram_policy::explain::describe_session(&decision));
-        return Ok(());
-    }
-    let user = account
-        .users
-        .iter()
-        .find(|u| u.name == a.principal)
-        .with_context(|| {
-            format!(
-                "no RAM user {} (principals: root, a user name, role:<name>)",
-                a.principal
-            )
-        })?;
-    // The same policy set the gateway evaluates for this user.
-    let policies = resolve(&server::auth::identity::user_policy_names(account, user));
-    let refs: Vec<&ram_policy::Policy> = policies.iter().collect();
-    let decision = ram_policy::evaluate(&refs, &ctx);
-    println!("{}", ram_policy::explain::describe(&decision));
-    Ok(())
-}
-
 fn load_doc(path: &Path) -> anyhow::Result<DocumentMut> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -195,7 +58,7 @@ fn accounts(doc: &mut DocumentMut) -> anyhow::Result<&mut ArrayOfTables> {
         .context("the configuration has no [[accounts]]")
 }
 
-pub fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
+pub fn run(cmd: KeysCommand) -> anyhow::Result<()> {
     match cmd {
         KeysCommand::List { config } => {
             let c = Config::load(&config)?;
@@ -226,17 +89,8 @@ pub fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
             let parsed = Config::load(&config)?;
             let uid = pick_account(&parsed, account.as_deref())?.uid.clone();
             let mut doc = load_doc(&config)?;
-            let id = format!(
-                "LTAI{}",
-                random_string(
-                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
-                    20
-                )
-            );
-            let secret = random_string(
-                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
-                30,
-            );
+            let generated = AccessKeyConfig::generate();
+            let (id, secret) = (generated.id, generated.secret.unwrap_or_default());
             let mut key = Table::new();
             key["id"] = value(id.clone());
             key["secret"] = value(secret.clone());

@@ -17,9 +17,9 @@ use server::{AppState, Config, RunningServer};
 use store::HostOptions;
 use store::{BudgetType, NewCampaign, Placement};
 
-use crate::bench::HttpArgs;
 use crate::loadgen::{self, LoadConfig, LoadReport, Target};
-use crate::workload::{self, WorkloadSpec};
+use crate::HttpArgs;
+use workload::WorkloadSpec;
 
 const UID: &str = "1000000000000001";
 const ROOT: (&str, &str) = ("LTAI5tBenchRoot00000001", "BenchRootSecret0123456789abcde");

@@ -15,7 +15,6 @@ use anyhow::Context;
 use bytes::Bytes;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
-use store::HostOptions;
 
 use crate::connect::ConnectArgs;
 
@@ -81,15 +80,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
                 })
                 .or_else(|| demo.map(|d| d.account_uid).filter(|a| !a.is_empty()))
                 .context("give --account UID (or --config / --demo-file to take it from)")?;
-            let engine = config.map(|c| c.engine_config()).unwrap_or_default();
-            let store = store::sqlite::open(
-                dir,
-                HostOptions {
-                    engine,
-                    ..HostOptions::default()
-                },
-            )
-            .with_context(|| format!("opening the store in {}", dir.display()))?;
+            let store = crate::open_store(config.as_ref(), Some(dir))?;
             let (input, len) = open_input(&args.file)?;
             let bar = progress(len);
             let options = ingest::ImportOptions {

@@ -727,23 +727,11 @@ mod tests {
     use hyper::body::Incoming;
     use tokio::net::TcpListener;
 
-    /// A small deterministic generator (xorshift64*), enough for test data.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-
-        /// Log-uniform between 2^0 and 2^bits.
-        fn log_uniform(&mut self, bits: u32) -> u64 {
-            let exponent = (self.next() % u64::from(bits)) as u32;
-            let base = 1u64 << exponent;
-            base + self.next() % base
-        }
+    /// Log-uniform between 2^0 and 2^bits.
+    fn log_uniform(rng: &mut workload::Rng, bits: u32) -> u64 {
+        let exponent = (rng.next() % u64::from(bits)) as u32;
+        let base = 1u64 << exponent;
+        base + rng.next() % base
     }
 
     #[test]
@@ -769,13 +757,13 @@ mod tests {
 
     #[test]
     fn percentiles_match_a_sorted_reference_within_bucket_error() {
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rng = workload::Rng(0x9e37_79b9_7f4a_7c15);
         // Two histograms merged, as connections are.
         let (mut a, mut b) = (Histogram::new(), Histogram::new());
         let mut values = Vec::new();
         for i in 0..200_000 {
             // 1 ns .. ~17 s, log-uniform, so every decade is exercised.
-            let v = rng.log_uniform(34);
+            let v = log_uniform(&mut rng, 34);
             values.push(v);
             if i % 3 == 0 {
                 a.record(v);

@@ -11,14 +11,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
+use server::config::{random_string, ALNUM};
 use server::config::{
-    AccessKeyConfig, AccountConfig, AdAccountConfig, CustSpaceConfig, KeyStatus, PageConfig,
-    RoleConfig, SecretConfig, TlsConfig, UserConfig,
+    AccessKeyConfig, AccountConfig, AdAccountConfig, CustSpaceConfig, PageConfig, RoleConfig,
+    SecretConfig, TlsConfig, UserConfig,
 };
 use server::Config;
 use store::{BudgetType, NewCampaign, Placement, Store};
 
-use crate::workload::{self, WorkloadSpec};
+use workload::WorkloadSpec;
 
 const DEMO_CONFIG: &str = "demo.toml";
 const DEMO_IDS: &str = "demo-ids.json";
@@ -41,23 +42,6 @@ pub struct DemoIds {
     pub other_campaign_id: String,
 }
 
-/// Random characters from `alphabet`, from the OS's CSPRNG (rejection sampling, so uniform).
-pub fn random_string(alphabet: &[u8], len: usize) -> String {
-    let mut out = String::with_capacity(len);
-    let limit = 256 - (256 % alphabet.len());
-    while out.len() < len {
-        let mut buf = [0u8; 64];
-        getrandom::fill(&mut buf).expect("the OS random source works");
-        for b in buf {
-            if (b as usize) < limit && out.len() < len {
-                out.push(alphabet[b as usize % alphabet.len()] as char);
-            }
-        }
-    }
-    out
-}
-
-const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const DIGITS: &[u8] = b"0123456789";
 const LOWER_ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -107,21 +91,12 @@ pub fn prepare(
     Ok(Demo { config, data_dir })
 }
 
-fn new_key() -> AccessKeyConfig {
-    AccessKeyConfig {
-        id: format!("LTAI{}", random_string(ALNUM, 20)),
-        secret: Some(random_string(ALNUM, 30)),
-        secret_env: None,
-        status: KeyStatus::Active,
-    }
-}
-
 /// A demo tenant with one root key and one cust space → page → ad account, named after `label`.
 fn tenant(uid: String, name: &str, label: &str, currency: &str, timezone: &str) -> AccountConfig {
     AccountConfig {
         uid,
         name: name.into(),
-        access_keys: vec![new_key()],
+        access_keys: vec![AccessKeyConfig::generate()],
         policies: Vec::new(),
         users: Vec::new(),
         groups: Vec::new(),
@@ -186,7 +161,7 @@ fn complete(config: &mut Config) -> bool {
             name: DEMO_READONLY_USER.into(),
             policies: vec!["AliyunCamsReadOnlyAccess".into()],
             groups: Vec::new(),
-            access_keys: vec![new_key()],
+            access_keys: vec![AccessKeyConfig::generate()],
         });
         changed = true;
     }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""P7 peer comparison (performance.md): the same NDJSON, the same insights, DuckDB / ClickHouse vs us.
+"""P7 peer comparison (docs/performance.md): the same NDJSON, the same insights, DuckDB / ClickHouse vs us.
 
     python3 bench/peers.py FILE [--engines duckdb,chdb,clickhouse] [--tz America/New_York]
         [--date-start 2025-06-30 --date-stop 2025-07-31] [--time-increment all_days|N|monthly]
@@ -82,7 +82,7 @@ EVENT_KINDS = ("sent", "delivered", "read", "click", "failed")
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Exact formatting (metrics.md "Numbers on the wire"), integers and Decimal only, no binary floating point.
+# Exact formatting (docs/metrics.md "Numbers on the wire"), integers and Decimal only, no binary floating point.
 
 def _round_half_away(numerator: int, denominator: int) -> int:
     """numerator / denominator rounded half away from zero (exact: integer division and remainder)."""
@@ -151,7 +151,7 @@ def format_row(start: dt.date, stop: dt.date, country, totals: dict, currency: s
 
 
 def _self_test_formatting() -> None:
-    # metrics.md's worked example, and the trimming rules.
+    # docs/metrics.md's worked example, and the trimming rules.
     assert format_ratio(38_870_000, 2755 * 10 ** 6, 1) == "0.014109"
     assert format_ratio(268, 2755, 100) == "9.727768"
     assert format_ratio(38_870_000, 268 * 10 ** 6, 1) == "0.145037"

@@ -2,7 +2,7 @@
 //! the load generator (`loadgen`), with the trivial endpoint measured in the same run for the ratio.
 //!
 //! The server runs on its own runtime threads, the generator on others; on a 2-core machine they
-//! share the cores, as `performance.md` prescribes ("load generator on the same machine").
+//! share the cores, as `docs/performance.md` prescribes ("load generator on the same machine").
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -148,8 +148,10 @@ fn start_server(
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
     let thread = std::thread::spawn(move || {
+        // Named, so that a profile tells the server's threads from the load generator's.
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
+            .thread_name("bench-server")
             .enable_all()
             .build()
             .expect("server runtime");
@@ -201,6 +203,7 @@ pub fn run_http(a: HttpArgs, webhook: bool) -> anyhow::Result<(LoadReport, LoadR
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name("bench-client")
         .enable_all()
         .build()?;
     let trivial = rt.block_on(loadgen::run(

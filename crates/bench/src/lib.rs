@@ -1,5 +1,5 @@
 //! `cams-insights bench`: the deterministic workload and the in-process measurements of
-//! `performance.md` (P1 query cost, P3 import rate, P5 memory, P6 restart). Results are printed
+//! `docs/performance.md` (P1 query cost, P3 import rate, P5 memory, P6 restart). Results are printed
 //! as a table and written as JSON (`--json PATH`) for comparison across commits. Nothing here
 //! asserts a timing: it measures and reports.
 

@@ -1,4 +1,4 @@
-//! The HTTP load generator behind `cams-insights bench http|webhook` (performance.md P2 and P4).
+//! The HTTP load generator behind `cams-insights bench http|webhook` (docs/performance.md P2 and P4).
 //!
 //! Generic tools (wrk, ab) replay one request; our signed endpoints need a fresh nonce and a real
 //! signature on every request, so the generator is ours. It opens N dedicated HTTP/1.1 keep-alive

@@ -1,4 +1,4 @@
-//! Regional exclusion sets (`metrics.md`, "Regional exclusions").
+//! Regional exclusion sets (`docs/metrics.md`, "Regional exclusions").
 //!
 //! **E2** countries are left out of the sent, delivered, read and failed counts; **E5** countries (always a
 //! superset of E2) are left out of link clicks. Spend excludes nothing. Unknown countries are never excluded.

@@ -351,7 +351,7 @@ fn ymd(d: chrono::NaiveDate) -> String {
 }
 
 impl Row {
-    /// The wire strings of this row (`metrics.md`, "The metrics" and "Numbers on the wire").
+    /// The wire strings of this row (`docs/metrics.md`, "The metrics" and "Numbers on the wire").
     pub fn format(&self, currency: &Currency) -> FormattedRow {
         let sent = i128::from(self.sent);
         let delivered = i128::from(self.delivered);

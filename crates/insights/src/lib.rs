@@ -5,7 +5,8 @@
 //! caller-provided `Write`/`Read`), no threads, no clock ("now" is a parameter), no floating point.
 //!
 //! ## Semantics
-//! `metrics.md` is the contract. Where it is silent, this crate decides:
+//! `docs/metrics.md` is the reference for users; these are the rules as the engine implements them, with
+//! the decisions the project took where Meta's definitions leave a question open:
 //! - **Message** = (campaign id, recipient). `sent`/`delivered`/`read` are facts whose time is the earliest
 //!   event establishing them: `read` ⇒ delivered ⇒ sent, `click` ⇒ delivered ⇒ sent, and `failed` ⇒ sent
 //!   (a failed message was sent), at the failure time when there is no earlier event.

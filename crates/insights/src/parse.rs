@@ -1,4 +1,4 @@
-//! The native event format (one JSON object per line, `webhooks.md` §2): parsing, validation and writing.
+//! The native event format (one JSON object per line, `docs/events.md`): parsing, validation and writing.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;

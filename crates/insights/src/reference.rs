@@ -1,6 +1,6 @@
 //! A naive evaluator that recomputes a query from the full event list.
 //!
-//! Written directly from `metrics.md` and the crate-level decisions, sharing none of the engine's data
+//! Written directly from `docs/metrics.md` and the crate-level decisions, sharing none of the engine's data
 //! structures (no interning, no packed selections, no buckets, no aggregates): it groups events by message,
 //! takes minima, converts each instant to its local date with chrono, and counts. It is the oracle the
 //! engine is tested against (and other crates may use it in their tests). It costs O(events × periods).

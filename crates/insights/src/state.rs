@@ -1,4 +1,4 @@
-//! The state of one message and how events change it (`metrics.md`, "Messages and their state").
+//! The state of one message and how events change it (`docs/metrics.md`, "Messages and their state").
 //!
 //! Every field is a minimum over the message's events, which is what makes the result independent of the
 //! order and repetition of events:
@@ -147,7 +147,7 @@ pub(crate) struct Click {
 /// Tag bit of click identities derived from an event id.
 pub(crate) const ID_TAG: u64 = 1 << 63;
 
-/// Identity of a click event within its message (`metrics.md`: same event id, or lacking one, same
+/// Identity of a click event within its message (`docs/metrics.md`: same event id, or lacking one, same
 /// timestamp).
 pub(crate) fn click_key(event_id: Option<&str>, timestamp_ms: i64) -> u64 {
     match event_id {

@@ -1,4 +1,4 @@
-//! The message-state rules of metrics.md and the crate's decisions, one example each.
+//! The message-state rules of docs/metrics.md and the crate's decisions, one example each.
 
 mod common;
 

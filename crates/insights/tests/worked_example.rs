@@ -1,4 +1,4 @@
-//! Meta's worked example (metrics.md): delivered 2755, read rate 79.419238, 268 clicks, spend 38.87.
+//! Meta's worked example (docs/metrics.md): delivered 2755, read rate 79.419238, 268 clicks, spend 38.87.
 
 mod common;
 

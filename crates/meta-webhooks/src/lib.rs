@@ -1,6 +1,6 @@
 //! # meta-webhooks — Meta's webhooks, turned into `insights` events
 //!
-//! Pure logic for `GET|POST /webhooks/meta` (`webhooks.md` §1): no I/O, no async, no clock, no logging.
+//! Pure logic for `GET|POST /webhooks/meta` (`docs/webhooks.md`): no I/O, no async, no clock, no logging.
 //! The server does HTTP, size limits, durability and metrics; this crate
 //! - verifies `X-Hub-Signature-256` ([`verify_signature`]) and the subscribe handshake ([`verify_handshake`]);
 //! - turns a verified body into [`insights::Event`]s ([`parse`]), counting every unusable item in
@@ -71,7 +71,7 @@
 //! - `event_id`: `mid` for sent/delivered/read/failed when present (≤ 256 bytes; an over-long `mid` is dropped,
 //!   it is only informative there). **Clicks get none**, even though Meta's click sample carries a `mid`: the
 //!   `mid` names the message, so every click on it would share the id and the engine would merge distinct clicks.
-//!   Without an id the engine identifies a click by (campaign, recipient, timestamp), as `metrics.md` says.
+//!   Without an id the engine identifies a click by (campaign, recipient, timestamp), as `docs/metrics.md` says.
 //!
 //! ## WhatsApp statuses
 //! Per status (`entry.id` = WABA id, `metadata.phone_number_id`):

@@ -1,6 +1,6 @@
-//! Black-box tests of Meta's webhooks, `GET|POST /webhooks/meta` (webhooks.md §1): a real server
+//! Black-box tests of Meta's webhooks, `GET|POST /webhooks/meta` (docs/webhooks.md): a real server
 //! on an ephemeral port, real HTTP, and the effect of every delivery read back through the signed
-//! `GetMessageCampaignInsights` API (metrics.md) and `/metrics`.
+//! `GetMessageCampaignInsights` API (docs/metrics.md) and `/metrics`.
 //!
 //! Covered: the subscribe handshake; `X-Hub-Signature-256` (every refusal stores nothing, every
 //! configured secret verifies); the five Messenger marketing-message fields in the Page envelope,
@@ -1410,7 +1410,7 @@ async fn whatsapp_price_in_another_currency_falls_back_to_the_rate_card() {
 /// its spend"), but only checks when the campaign is registered already. WhatsApp campaigns are
 /// usually registered from their events by `SyncMessageCampaign`, i.e. after their first statuses:
 /// those keep their foreign-currency amount, which is then summed as if it were the ad account's
-/// currency (metrics.md: "a price in the ad account's currency").
+/// currency (docs/metrics.md: "a price in the ad account's currency").
 #[tokio::test]
 async fn whatsapp_price_in_another_currency_is_dropped_even_before_registration() {
     let env = start().await;

@@ -1,4 +1,4 @@
-//! A naive reference evaluator, written straight from the definitions in `ram.md` and the crate
+//! A naive reference evaluator, written straight from the definitions in `docs/ram.md` and the crate
 //! docs, sharing no code with the crate: wildcards by plain recursion over characters, conditions
 //! interpreted from the raw `serde_json::Value` at every request, numbers as scaled `i128`
 //! integers, dates through `chrono`, networks bit by bit over octets.

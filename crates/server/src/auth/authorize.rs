@@ -2,7 +2,7 @@
 //!
 //! Root keys may do everything within their account. RAM users are allowed by their own and their
 //! groups' policies; assumed-role sessions by the role's policies AND the session policy. The
-//! request context carries the action, the resource ARN and the condition keys of `ram.md`. A
+//! request context carries the action, the resource ARN and the condition keys of `docs/ram.md`. A
 //! denial answers `NoPermission` (implicit) or `Forbidden.RAM` (explicit) with `AccessDeniedDetail`.
 
 use std::net::{IpAddr, SocketAddr};

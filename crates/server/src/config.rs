@@ -221,6 +221,32 @@ pub struct ServerConfig {
     /// An HTTPS listener beside the plain one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsConfig>,
+    /// Longest request line (method, URI, version), in bytes: longer is `414 RequestURITooLong`.
+    #[serde(default = "default_max_uri")]
+    pub max_uri_bytes: usize,
+    /// Largest header section (every header line), in bytes: larger is `431 RequestHeaderTooLarge`.
+    #[serde(default = "default_max_header_bytes")]
+    pub max_header_bytes: usize,
+    /// Most header lines in one request.
+    #[serde(default = "default_max_headers")]
+    pub max_headers: usize,
+    /// From a request head's first byte to its end, at most this long (slow clients get `408` and are
+    /// closed).
+    #[serde(default = "default_header_read_timeout")]
+    pub header_read_timeout_secs: u64,
+    /// A keep-alive connection waiting for its next request is closed after this long.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_secs: u64,
+    /// A request body must arrive within this long (else `408`).
+    #[serde(default = "default_body_read_timeout")]
+    pub body_read_timeout_secs: u64,
+    /// A TLS handshake must finish within this long.
+    #[serde(default = "default_tls_handshake_timeout")]
+    pub tls_handshake_timeout_secs: u64,
+    /// Most open connections per listener. Default: derived from the process's open-file limit, with
+    /// room kept for the store, logs and the other listener (see docs/api.md, "Connections").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<usize>,
 }
 
 /// `[server.tls]`
@@ -256,6 +282,27 @@ fn default_window() -> u64 {
 fn default_nonce_capacity() -> usize {
     2_000_000
 }
+fn default_max_uri() -> usize {
+    16 * 1024
+}
+fn default_max_header_bytes() -> usize {
+    16 * 1024
+}
+fn default_max_headers() -> usize {
+    100
+}
+fn default_header_read_timeout() -> u64 {
+    10
+}
+fn default_idle_timeout() -> u64 {
+    60
+}
+fn default_body_read_timeout() -> u64 {
+    60
+}
+fn default_tls_handshake_timeout() -> u64 {
+    10
+}
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -268,6 +315,14 @@ impl Default for ServerConfig {
             timestamp_window_secs: default_window(),
             nonce_capacity: default_nonce_capacity(),
             tls: None,
+            max_uri_bytes: default_max_uri(),
+            max_header_bytes: default_max_header_bytes(),
+            max_headers: default_max_headers(),
+            header_read_timeout_secs: default_header_read_timeout(),
+            idle_timeout_secs: default_idle_timeout(),
+            body_read_timeout_secs: default_body_read_timeout(),
+            tls_handshake_timeout_secs: default_tls_handshake_timeout(),
+            max_connections: None,
         }
     }
 }
@@ -490,6 +545,39 @@ impl Config {
 
     /// Checks what serde cannot: id formats and uniqueness.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        let srv = &self.server;
+        for (name, value, least) in [
+            ("max_uri_bytes", srv.max_uri_bytes, 256),
+            ("max_header_bytes", srv.max_header_bytes, 1024),
+            ("max_headers", srv.max_headers, 8),
+            (
+                "header_read_timeout_secs",
+                srv.header_read_timeout_secs as usize,
+                1,
+            ),
+            ("idle_timeout_secs", srv.idle_timeout_secs as usize, 1),
+            (
+                "body_read_timeout_secs",
+                srv.body_read_timeout_secs as usize,
+                1,
+            ),
+            (
+                "tls_handshake_timeout_secs",
+                srv.tls_handshake_timeout_secs as usize,
+                1,
+            ),
+            (
+                "max_connections",
+                srv.max_connections.unwrap_or(usize::MAX),
+                2,
+            ),
+        ] {
+            if value < least {
+                return Err(ConfigError::Invalid(format!(
+                    "server.{name}: {value} is below the least sensible value, {least}"
+                )));
+            }
+        }
         let mut uids = HashSet::new();
         let mut key_ids = HashSet::new();
         for (i, account) in self.accounts.iter().enumerate() {

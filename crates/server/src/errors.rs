@@ -73,13 +73,31 @@ error_codes! {
         "RPC requests must be GET or POST."),
     RequestTooLarge => ("RequestTooLarge", 413, Gateway,
         "The request body is larger than this server accepts.",
-        "The body exceeds `server.max_body_bytes` (default 4 MiB for RPC requests)."),
+        "The body exceeds `server.max_body_bytes` (default 4 MiB for RPC requests), or, for `POST /v1/events`, `server.max_ingest_body_bytes` (default 64 MiB)."),
     RequestHeaderTooLarge => ("RequestHeaderTooLarge", 431, Gateway,
         "The request headers are larger than this server accepts.",
-        "The headers together exceed 16 KiB, or one header is larger than 8 KiB."),
+        "The headers together exceed `server.max_header_bytes` (default 16 KiB), one header is larger than 8 KiB, or there are more than `server.max_headers` (default 100)."),
     InvalidQueryString => ("InvalidQueryString", 400, Gateway,
         "The query string or form body is not valid form encoding.",
         "A bad percent escape (`%G1`, `%4`), or an escape that decodes to invalid UTF-8."),
+    MalformedRequest => ("MalformedRequest", 400, Gateway,
+        "The request is not valid HTTP/1.1: <reason>.",
+        "The request line, a header or the body's framing breaks HTTP/1.1: a bad `Content-Length` (not digits, or two different values), both `Content-Length` and `Transfer-Encoding`, a malformed chunk, a header line without a colon, control bytes in a header, bytes outside the URI alphabet in the path, or a TLS handshake on the plain-HTTP port."),
+    RequestUriTooLong => ("RequestURITooLong", 414, Gateway,
+        "The request URI is longer than this server accepts.",
+        "The request line exceeds `server.max_uri_bytes` (default 16 KiB)."),
+    UnsupportedTransferEncoding => ("UnsupportedTransferEncoding", 501, Gateway,
+        "The request's Transfer-Encoding is not supported; only chunked is.",
+        "`Transfer-Encoding` names a coding other than `chunked` (e.g. `gzip`, `xchunked`)."),
+    HttpVersionNotSupported => ("HTTPVersionNotSupported", 505, Gateway,
+        "The HTTP version of the request is not supported.",
+        "The request line names a version other than HTTP/1.0 or HTTP/1.1 (HTTP/2 is negotiated, not named)."),
+    RequestTimeout => ("RequestTimeout", 408, Gateway,
+        "The request was not received in time.",
+        "The request head did not arrive within `server.header_read_timeout_secs` of its first byte (default 10 s), or the body within `server.body_read_timeout_secs` (default 60 s). The connection is closed."),
+    DuplicateHeader => ("InvalidHeader.Duplicate", 400, Gateway,
+        "The header <Name> appears more than once.",
+        "`Authorization`, `Host`, `Content-Type` or an `x-acs-*` header is given twice: the signature could not say which one it covers."),
     DuplicateParameter => ("InvalidParameter.Duplicate", 400, Gateway,
         "The parameter <Name> appears more than once.",
         "A parameter is given twice in the query string, or twice in the form body. (A parameter in both the query and the body is not a duplicate: the body's value wins.)"),
@@ -202,7 +220,7 @@ error_codes! {
         "A bug: the server logs it with the request id. Never a panic on the wire: panics are caught and answered with this envelope."),
     ServiceUnavailable => ("ServiceUnavailable", 503, Gateway,
         "The request has failed due to a temporary failure of the server.",
-        "The server is shutting down, or its replay-protection memory is full; retry later."),
+        "The server is shutting down, its replay-protection memory is full, or every connection slot of the listener is busy with a request (`server.max_connections`); retry later."),
 
     // --- business errors (HTTP 200, Success:false) ---------------------------------------
     CustSpaceInvalid => ("InvalidParameter.CustSpaceInvalid", 200, Business,
@@ -227,7 +245,7 @@ impl fmt::Display for ErrorCode {
 
 /// An error on its way to the wire: a code of the table and, where the table's message is a
 /// template or too general, the specific message.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{code}: {}", self.message())]
 pub struct ApiError {
     pub code: ErrorCode,

@@ -26,6 +26,8 @@ pub struct AppState {
     pub nonces: NonceCache,
     pub flow: FlowControl,
     pub store: Arc<Store>,
+    /// Samples the listeners' connection counts for `/metrics` (set by the running server).
+    connection_gauges: std::sync::Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
             nonces,
             flow: FlowControl::default(),
             store,
+            connection_gauges: std::sync::Mutex::new(None),
         }))
     }
 
@@ -72,6 +75,26 @@ impl AppState {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Sets how `/metrics` samples the listeners' connections.
+    pub fn set_connection_gauges(&self, sample: Box<dyn Fn() + Send + Sync>) {
+        *self
+            .connection_gauges
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(sample);
+    }
+
+    /// Samples the listeners' connections into the gauges.
+    pub fn sample_connection_gauges(&self) {
+        if let Some(sample) = self
+            .connection_gauges
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            sample();
+        }
     }
 
     /// Server time, unix milliseconds.

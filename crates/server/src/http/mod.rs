@@ -1,5 +1,8 @@
 //! The HTTP layer: the router (testable without a socket), the listeners, TLS, and `/metrics`.
 
+pub mod connections;
+pub mod door;
+pub mod guard;
 pub mod listener;
 pub mod telemetry;
 pub mod tls;
@@ -40,6 +43,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 async fn prometheus_metrics(State(state): State<Arc<AppState>>) -> Response {
     telemetry::store_stats(&state.store.stats());
+    state.sample_connection_gauges();
     let mut text = telemetry::render_requests();
     text.push_str(&telemetry::handle().map(|h| h.render()).unwrap_or_default());
     (
@@ -78,4 +82,35 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         "",
         &ApiError::new(ErrorCode::InternalError),
     )
+}
+
+/// Reads a request body of at most `limit` bytes within `timeout`. Too large: `RequestTooLarge`; framing
+/// that breaks HTTP/1.1 (a malformed chunk, a body cut short): `MalformedRequest`; too slow:
+/// `RequestTimeout`.
+pub async fn read_body(
+    body: axum::body::Body,
+    limit: usize,
+    timeout: std::time::Duration,
+) -> Result<bytes::Bytes, ApiError> {
+    use http_body_util::BodyExt;
+    let collected =
+        tokio::time::timeout(timeout, http_body_util::Limited::new(body, limit).collect())
+            .await
+            .map_err(|_| ApiError::new(ErrorCode::RequestTimeout))?;
+    match collected {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(ErrorCode::RequestTooLarge.into())
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "request body refused");
+            Err(ApiError::with_message(
+                ErrorCode::MalformedRequest,
+                "The request is not valid HTTP/1.1: the body's framing is broken (a malformed chunk, or a body shorter than announced).",
+            ))
+        }
+    }
 }

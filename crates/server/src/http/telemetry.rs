@@ -174,3 +174,16 @@ pub fn store_stats(stats: &store::StoreStats) {
     metrics::gauge!("cams_store_last_seq").set(stats.last_seq as f64);
     metrics::gauge!("cams_store_checkpoint_seq").set(stats.checkpoint_seq as f64);
 }
+
+/// A connection closed by the server: `idle_timeout`, `header_timeout`, `refused_head` (a malformed or
+/// oversized head answered at the door), `evicted` (closed to make room at the cap), `full` (refused at
+/// the cap: every connection busy).
+pub fn connection_closed(reason: &'static str) {
+    metrics::counter!("cams_connections_closed_total", "reason" => reason).increment(1);
+}
+
+/// Open connections of a listener (`http`, `https`), sampled when `/metrics` is scraped.
+pub fn connections_open(listener: &'static str, open: usize, cap: usize) {
+    metrics::gauge!("cams_connections_open", "listener" => listener).set(open as f64);
+    metrics::gauge!("cams_connections_max", "listener" => listener).set(cap as f64);
+}

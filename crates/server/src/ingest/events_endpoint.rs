@@ -82,9 +82,10 @@ pub async fn post_events(State(state): State<Arc<AppState>>, request: Request) -
     }
     let limit = state.config.server.max_ingest_body_bytes;
     let body: Body = request.into_body();
-    let bytes = match axum::body::to_bytes(body, limit).await {
+    let timeout = std::time::Duration::from_secs(state.config.server.body_read_timeout_secs);
+    let bytes = match crate::http::read_body(body, limit, timeout).await {
         Ok(b) => b,
-        Err(_) => return fail(ErrorCode::RequestTooLarge.into()),
+        Err(e) => return fail(e),
     };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return fail(ApiError::invalid_parameter("body", "it holds no events"));

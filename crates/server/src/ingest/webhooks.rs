@@ -102,12 +102,28 @@ async fn receive_inner(state: &Arc<AppState>, request: Request) -> (&'static str
             plain(StatusCode::PAYLOAD_TOO_LARGE, "payload too large"),
         );
     }
-    let body = match axum::body::to_bytes(body, limit).await {
+    let timeout = std::time::Duration::from_secs(state.config.server.body_read_timeout_secs);
+    let body = match crate::http::read_body(body, limit, timeout).await {
         Ok(b) => b,
-        Err(_) => {
+        Err(e) if e.code == crate::errors::ErrorCode::RequestTooLarge => {
             return (
                 "too_large",
                 plain(StatusCode::PAYLOAD_TOO_LARGE, "payload too large"),
+            )
+        }
+        Err(e) if e.code == crate::errors::ErrorCode::RequestTimeout => {
+            return (
+                "timeout",
+                plain(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the body did not arrive in time",
+                ),
+            )
+        }
+        Err(_) => {
+            return (
+                "malformed",
+                plain(StatusCode::BAD_REQUEST, "malformed payload"),
             )
         }
     };

@@ -23,6 +23,26 @@ pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// Headers a signature depends on may appear once: with two, the signed value and the one acted on could
+/// differ (V3 signs them joined; the gateway reads the first).
+fn refuse_duplicate_headers(headers: &HeaderMap) -> Result<(), ApiError> {
+    if headers.keys_len() == headers.len() {
+        return Ok(());
+    }
+    for name in headers.keys() {
+        let n = name.as_str();
+        let matters =
+            n == "authorization" || n == "host" || n == "content-type" || n.starts_with("x-acs-");
+        if matters && headers.get_all(name).iter().nth(1).is_some() {
+            return Err(ApiError::with_message(
+                ErrorCode::DuplicateHeader,
+                format!("The header {n} appears more than once."),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A request's envelope, borrowed from it.
 pub struct Envelope<'r> {
     /// The query string's pairs, decoded, in wire order (V3 signs them).
@@ -52,6 +72,7 @@ pub fn parse<'r>(raw: &'r RawRequest, format: &mut Format) -> Result<Envelope<'r
     if header_bytes > MAX_HEADER_BYTES {
         return Err(ErrorCode::RequestHeaderTooLarge.into());
     }
+    refuse_duplicate_headers(&raw.headers)?;
     if raw.method != Method::GET && raw.method != Method::POST {
         return Err(ErrorCode::UnsupportedHttpMethod.into());
     }
@@ -166,6 +187,40 @@ mod tests {
         assert_eq!(
             code(&raw(Method::DELETE, "/x", "", &[("x-big", &big)])),
             ErrorCode::RequestHeaderTooLarge
+        );
+        assert_eq!(
+            code(&raw(
+                Method::DELETE,
+                "/x",
+                "%zz",
+                &[("x-acs-date", "a"), ("x-acs-date", "b")]
+            )),
+            ErrorCode::DuplicateHeader
+        );
+        for name in [
+            "authorization",
+            "host",
+            "content-type",
+            "x-acs-signature-nonce",
+        ] {
+            let e = parse(
+                &raw(Method::POST, "/", "", &[(name, "a"), (name, "b")]),
+                &mut Format::Json,
+            )
+            .err()
+            .unwrap();
+            assert_eq!(e.code, ErrorCode::DuplicateHeader, "{name}");
+            assert!(e.message().contains(name));
+        }
+        // Other headers may repeat (Accept, Cookie, ...).
+        assert_ne!(
+            code(&raw(
+                Method::DELETE,
+                "/x",
+                "",
+                &[("accept", "a"), ("accept", "b")]
+            )),
+            ErrorCode::DuplicateHeader
         );
         assert_eq!(
             code(&raw(Method::DELETE, "/x", "%zz", &[])),

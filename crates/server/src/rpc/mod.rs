@@ -185,14 +185,14 @@ pub async fn endpoint(State(state): State<Arc<AppState>>, request: Request) -> R
         .and_then(|v| v.parse::<u64>().ok())
         .is_some_and(|n| n > limit as u64);
     let body = if declared_too_large {
-        Err(())
+        Err(ApiError::new(ErrorCode::RequestTooLarge))
     } else {
-        axum::body::to_bytes(body, limit).await.map_err(|_| ())
+        let timeout = std::time::Duration::from_secs(state.config.server.body_read_timeout_secs);
+        crate::http::read_body(body, limit, timeout).await
     };
     let body = match body {
         Ok(b) => b,
-        Err(()) => {
-            let err = ApiError::new(ErrorCode::RequestTooLarge);
+        Err(err) => {
             log_request(&request_id, None, Some(err.code), started);
             return response::error(Format::Json, None, &request_id, host_id, &err);
         }

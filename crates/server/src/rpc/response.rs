@@ -4,6 +4,8 @@ use axum::body::Body;
 use http::{header, HeaderValue, Response, StatusCode};
 use serde_json::{Map, Value};
 
+#[cfg(test)]
+use crate::errors::ErrorCode;
 use crate::errors::{ApiError, ErrorKind};
 
 /// The body format a request asked for (V2 `Format=XML`); JSON otherwise.
@@ -39,13 +41,33 @@ pub fn success(
     fields.insert("Message".into(), Value::String("OK".into()));
     fields.insert("Success".into(), Value::Bool(true));
     fields.insert("AccessDeniedDetail".into(), Value::String("None".into()));
-    render(
-        StatusCode::OK,
-        format,
-        &format!("{action}Response"),
-        request_id,
-        fields,
-    )
+    // The root element only exists in XML.
+    let root = match format {
+        Format::Xml => format!("{action}Response"),
+        Format::Json => String::new(),
+    };
+    render(StatusCode::OK, format, &root, request_id, fields)
+}
+
+/// The fields of a gateway error's envelope.
+fn gateway_fields(request_id: &str, host_id: &str, err: &ApiError) -> Map<String, Value> {
+    let spec = err.code.spec();
+    let mut fields = Map::new();
+    fields.insert("RequestId".into(), Value::String(request_id.into()));
+    fields.insert("HostId".into(), Value::String(host_id.into()));
+    fields.insert("Code".into(), Value::String(spec.code.into()));
+    fields.insert("Message".into(), Value::String(err.message().into()));
+    fields.insert(
+        "Recommend".into(),
+        Value::String(format!(
+            "https://api.aliyun.com/troubleshoot?q={}&product=cams&requestId={}",
+            spec.code, request_id
+        )),
+    );
+    if let Some(detail) = &err.access_denied {
+        fields.insert("AccessDeniedDetail".into(), detail.as_ref().clone());
+    }
+    fields
 }
 
 /// An error: the gateway envelope with its status, or a business error as HTTP 200.
@@ -57,23 +79,9 @@ pub fn error(
     err: &ApiError,
 ) -> Response<Body> {
     let spec = err.code.spec();
-    let mut fields = Map::new();
-    fields.insert("RequestId".into(), Value::String(request_id.into()));
     match spec.kind {
         ErrorKind::Gateway => {
-            fields.insert("HostId".into(), Value::String(host_id.into()));
-            fields.insert("Code".into(), Value::String(spec.code.into()));
-            fields.insert("Message".into(), Value::String(err.message().into()));
-            fields.insert(
-                "Recommend".into(),
-                Value::String(format!(
-                    "https://api.aliyun.com/troubleshoot?q={}&product=cams&requestId={}",
-                    spec.code, request_id
-                )),
-            );
-            if let Some(detail) = &err.access_denied {
-                fields.insert("AccessDeniedDetail".into(), detail.as_ref().clone());
-            }
+            let fields = gateway_fields(request_id, host_id, err);
             let status =
                 StatusCode::from_u16(spec.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let mut response = render(status, format, "Error", request_id, fields);
@@ -85,6 +93,8 @@ pub fn error(
             response
         }
         ErrorKind::Business => {
+            let mut fields = Map::new();
+            fields.insert("RequestId".into(), Value::String(request_id.into()));
             fields.insert("Code".into(), Value::String(spec.code.into()));
             fields.insert("Message".into(), Value::String(err.message().into()));
             fields.insert("Success".into(), Value::Bool(false));
@@ -93,6 +103,25 @@ pub fn error(
             render(StatusCode::OK, format, &root, request_id, fields)
         }
     }
+}
+
+/// A gateway error as the bytes of a whole HTTP/1.1 response — status line, headers, the JSON envelope
+/// — for refusals written before hyper has a request to answer. The connection is closed after it.
+pub fn error_bytes(request_id: &str, host_id: &str, err: &ApiError) -> Vec<u8> {
+    let spec = err.code.spec();
+    let status = StatusCode::from_u16(spec.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(&Value::Object(gateway_fields(request_id, host_id, err)))
+        .unwrap_or_default();
+    let mut out = format!(
+        "HTTP/1.1 {} {}\r\ncontent-type: application/json;charset=utf-8\r\nx-acs-request-id: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or(""),
+        request_id,
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(&body);
+    out
 }
 
 fn render(
@@ -200,6 +229,29 @@ mod tests {
         assert_eq!(id.len(), 36);
         assert_eq!(id, id.to_uppercase());
         assert_ne!(id, new_request_id());
+    }
+
+    #[test]
+    fn error_bytes_are_a_whole_response_with_the_envelope() {
+        let raw = error_bytes(
+            "ID-1",
+            "host.example",
+            &ApiError::new(ErrorCode::RequestUriTooLong),
+        );
+        let text = String::from_utf8(raw).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 414 URI Too Long\r\n"), "{head}");
+        assert!(head.contains("x-acs-request-id: ID-1"));
+        assert!(head.contains(&format!("content-length: {}", body.len())));
+        assert!(head.contains("connection: close"));
+        let v: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["Code"], "RequestURITooLong");
+        assert_eq!(v["RequestId"], "ID-1");
+        assert_eq!(v["HostId"], "host.example");
+        assert!(v["Recommend"]
+            .as_str()
+            .unwrap()
+            .contains("RequestURITooLong"));
     }
 
     #[test]

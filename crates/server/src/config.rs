@@ -295,7 +295,9 @@ fn default_header_read_timeout() -> u64 {
     10
 }
 fn default_idle_timeout() -> u64 {
-    60
+    // Above the 60 s idle timeout of common load balancers: they close first, so they never send a
+    // request on a connection the server is closing.
+    75
 }
 fn default_body_read_timeout() -> u64 {
     60

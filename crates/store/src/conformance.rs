@@ -47,6 +47,47 @@ macro_rules! store_conformance_tests {
     };
 }
 
+/// A conformance test: a name and the function that runs it with an opener and a fresh directory.
+pub type Test = (&'static str, fn(Opener, &Path));
+
+/// Every conformance test, for backends whose tests share one expensive fixture (a NATS cluster) and so
+/// run them in sequence inside one test.
+pub const ALL: &[Test] = &[
+    ("campaigns_create_get_delete", campaigns_create_get_delete),
+    (
+        "campaigns_list_filters_and_pages",
+        campaigns_list_filters_and_pages,
+    ),
+    ("events_match_the_reference", events_match_the_reference),
+    (
+        "duplicates_and_reappends_change_nothing",
+        duplicates_and_reappends_change_nothing,
+    ),
+    ("writes_survive_reopen", writes_survive_reopen),
+    (
+        "writes_survive_reopen_after_checkpoint",
+        writes_survive_reopen_after_checkpoint,
+    ),
+    ("accounts_are_isolated", accounts_are_isolated),
+    (
+        "recipient_directory_sets_countries",
+        recipient_directory_sets_countries,
+    ),
+    (
+        "rate_cards_price_unpriced_messages",
+        rate_cards_price_unpriced_messages,
+    ),
+    (
+        "sync_registers_campaigns_from_events",
+        sync_registers_campaigns_from_events,
+    ),
+    ("concurrent_appends_all_land", concurrent_appends_all_land),
+    (
+        "concurrent_deletes_succeed_once",
+        concurrent_deletes_succeed_once,
+    ),
+];
+
 const ACCOUNT: &str = "1000000000000001";
 const OTHER: &str = "1000000000000002";
 

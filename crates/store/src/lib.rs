@@ -3,8 +3,9 @@
 //! - [`Entry`]: one state change (events, recipient countries, a rate card, a campaign created, synced or
 //!   deleted). [`codec`] gives entries and event batches their binary form.
 //! - [`LogBackend`]: stores entries durably in one order and has the host fold them. Backends:
-//!   [`sqlite`] (embedded, the default; nothing to install). A backend only stores and replays entries;
-//!   every rule lives above it.
+//!   [`sqlite`] (embedded, the default; nothing to install) and, with the `jetstream` feature, `jetstream`
+//!   (cluster mode: a replicated NATS JetStream stream). A backend only stores and replays entries; every
+//!   rule lives above it.
 //! - [`EngineHost`]: folds entries into one metrics engine per account and the campaign [`Catalog`]
 //!   (whose rules are pure functions), checkpoints, and answers reads from memory.
 //! - [`Store`]: what the server uses — writes become proposals answered once durable and applied (so a
@@ -25,6 +26,8 @@ pub mod codec;
 pub mod conformance;
 mod entry;
 mod host;
+#[cfg(feature = "jetstream")]
+pub mod jetstream;
 mod log;
 mod model;
 pub mod sqlite;
@@ -265,6 +268,21 @@ impl Store {
     pub fn checkpoint(&self) -> Pending<u64> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.log.checkpoint(Box::new(move |r| {
+            let _ = tx.send(r);
+        }));
+        rx
+    }
+
+    /// How far this node's fold is behind the log, in log messages (cluster mode; 0 otherwise).
+    pub fn lag(&self) -> u64 {
+        self.log.lag()
+    }
+
+    /// Resolves once everything the log held when called is applied on this node (a linearizable
+    /// read waits for it first).
+    pub fn read_barrier(&self) -> Pending<u64> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.log.barrier(Box::new(move |r| {
             let _ = tx.send(r);
         }));
         rx

@@ -41,6 +41,17 @@ pub trait LogBackend: Send + Sync + 'static {
     /// difference is the replication lag).
     fn last_seq(&self) -> u64;
 
+    /// How far this node's fold is behind the log, in log messages (0 for a local log).
+    fn lag(&self) -> u64 {
+        0
+    }
+
+    /// Answers once everything the log held when called is applied here (a linearizable read waits
+    /// for it). A local log is always there.
+    fn barrier(&self, answer: Box<dyn FnOnce(Result<u64, StoreError>) + Send>) {
+        answer(Ok(self.last_seq()));
+    }
+
     /// Stops taking proposals, applies what is in flight, writes a final checkpoint. Idempotent.
     fn close(&self);
 }

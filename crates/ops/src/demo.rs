@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use server::config::{random_string, ALNUM};
+use server::config::{random_string, StorageBackend, ALNUM};
 use server::config::{
     AccessKeyConfig, AccountConfig, AdAccountConfig, CustSpaceConfig, PageConfig, RoleConfig,
     SecretConfig, TlsConfig, UserConfig,
@@ -46,10 +46,17 @@ const DIGITS: &[u8] = b"0123456789";
 const LOWER_ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 
 /// Loads the demo from `data_dir` if one was created there, else creates it.
+/// Cluster mode for the demo: the log in JetStream.
+pub struct DemoCluster {
+    pub nats_urls: Vec<String>,
+    pub replicas: usize,
+}
+
 pub fn prepare(
     data_dir: Option<PathBuf>,
     config_override: Option<&Path>,
     tls: bool,
+    cluster: Option<&DemoCluster>,
 ) -> anyhow::Result<Demo> {
     let data_dir = match data_dir {
         Some(dir) => dir,
@@ -80,8 +87,23 @@ pub fn prepare(
         "{} is not a demo configuration (it needs an account with a key and a cust space)",
         config_path.display()
     );
-    if config_override.is_none() && complete(&mut config) {
-        // A demo directory from an earlier version: add what this version's demo has.
+    let mut changed = config_override.is_none() && complete(&mut config);
+    if let Some(c) = cluster {
+        // Written into demo.toml, so that other nodes start from the same file.
+        let storage = &mut config.storage;
+        if storage.backend != StorageBackend::Jetstream
+            || storage.nats_urls != c.nats_urls
+            || storage.replicas != c.replicas
+        {
+            storage.backend = StorageBackend::Jetstream;
+            storage.nats_urls = c.nats_urls.clone();
+            storage.replicas = c.replicas;
+            changed = true;
+        }
+    }
+    if changed && config_override.is_none() {
+        // A new cluster setting, or a demo directory from an earlier version: add what this version's
+        // demo has.
         write_private(&config_path, config.to_toml().as_bytes())?;
     }
     if tls {
@@ -283,6 +305,10 @@ impl Demo {
             Err(_) => DemoIds::default(),
         };
         let before = serde_json::to_string(&ids)?;
+        // The ids name campaigns of this demo's log; a fresh log (a new stream) is seeded again.
+        if !ids.campaign_id.is_empty() && store.campaign(&ids.campaign_id).is_none() {
+            ids = DemoIds::default();
+        }
         if ids.campaign_id.is_empty() {
             ids.campaign_id = self.seed_main_campaign(store)?;
         }

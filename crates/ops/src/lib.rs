@@ -15,13 +15,17 @@ pub mod reference_data;
 pub mod serve;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
+use server::config::StorageBackend;
 use server::Config;
 use store::{HostOptions, Store};
 
 /// Opens the store a command works on: the configuration's storage and metric settings (defaults when
-/// there is no configuration), in `data_dir` when given, else the configuration's data directory.
+/// there is no configuration), in `data_dir` when given, else the configuration's data directory. With
+/// the `jetstream` backend the directory holds this node's checkpoints, and the node id is the
+/// configuration's (`[cluster] node_id`, set by `serve` when absent).
 pub fn open_store(config: Option<&Config>, data_dir: Option<&Path>) -> anyhow::Result<Store> {
     let dir = data_dir
         .map(Path::to_path_buf)
@@ -33,6 +37,38 @@ pub fn open_store(config: Option<&Config>, data_dir: Option<&Path>) -> anyhow::R
         engine: config.map(Config::engine_config).unwrap_or_default(),
         ..HostOptions::default()
     };
-    store::sqlite::open(&dir, options)
-        .with_context(|| format!("opening the store in {}", dir.display()))
+    match config.map(|c| c.storage.backend) {
+        Some(StorageBackend::Jetstream) => {
+            let config = config.expect("a configuration");
+            let storage = &config.storage;
+            let accounts = config.cluster.accounts.clone();
+            let folds: Option<store::jetstream::AccountFilter> = (!accounts.is_empty())
+                .then(|| Arc::new(move |a: &str| accounts.iter().any(|x| x == a)) as _);
+            store::jetstream::open(
+                &dir,
+                options,
+                store::jetstream::JetStreamOptions {
+                    urls: storage.nats_urls.clone(),
+                    stream: storage.stream.clone(),
+                    subject_prefix: storage.subject_prefix.clone(),
+                    replicas: storage.replicas,
+                    node_id: config
+                        .cluster
+                        .node_id
+                        .clone()
+                        .unwrap_or_else(server::cluster::default_node_id),
+                    folds,
+                },
+            )
+            .with_context(|| {
+                format!(
+                    "joining the JetStream log {} at {}",
+                    storage.stream,
+                    storage.nats_urls.join(",")
+                )
+            })
+        }
+        _ => store::sqlite::open(&dir, options)
+            .with_context(|| format!("opening the store in {}", dir.display())),
+    }
 }

@@ -33,11 +33,27 @@ pub struct ServeArgs {
     /// that start it with port 0).
     #[arg(long)]
     endpoint_file: Option<PathBuf>,
+    /// With --demo: cluster mode, the log in NATS JetStream at these URLs (comma-separated). The demo
+    /// is seeded into the stream once; other nodes start from DATA_DIR/demo.toml.
+    #[arg(long, value_delimiter = ',')]
+    nats: Vec<String>,
+    /// With --demo --nats: the stream's replicas (1 for a single NATS server).
+    #[arg(long, default_value_t = 3)]
+    replicas: usize,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (mut config, demo) = if args.demo {
-        let demo = demo::prepare(args.data_dir.clone(), args.config.as_deref(), args.tls)?;
+        let cluster = (!args.nats.is_empty()).then(|| demo::DemoCluster {
+            nats_urls: args.nats.clone(),
+            replicas: args.replicas,
+        });
+        let demo = demo::prepare(
+            args.data_dir.clone(),
+            args.config.as_deref(),
+            args.tls,
+            cluster.as_ref(),
+        )?;
         (demo.config.clone(), Some(demo))
     } else {
         let path = args
@@ -57,12 +73,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     }
     let listen = config.server.listen;
+    let clustered = config.storage.backend == server::config::StorageBackend::Jetstream;
+    if clustered && config.cluster.node_id.is_none() {
+        config.cluster.node_id = Some(server::cluster::default_node_id());
+    }
     let store = std::sync::Arc::new(crate::open_store(Some(&config), None)?);
     let demo_ids = match &demo {
         Some(demo) => Some(demo.ensure_seeded(store.as_ref())?),
         None => None,
     };
-    let state = AppState::new(config, store.clone())?;
     // The file SIGHUP re-reads: the one given, or the demo's own.
     let reload_path = args
         .config
@@ -72,6 +91,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let cluster = if clustered {
+        let node_id = config.cluster.node_id.clone().unwrap_or_default();
+        let cluster = runtime
+            .block_on(server::cluster::Cluster::connect(&config, &node_id))
+            .context("joining the cluster's nonce and membership buckets")?;
+        tracing::info!(node_id, stream = %config.storage.stream, "cluster mode");
+        Some(cluster)
+    } else {
+        None
+    };
+    let state = AppState::new_in(config, store.clone(), cluster)?;
     runtime.block_on(serve(
         state,
         listen,

@@ -32,6 +32,8 @@ pub struct Config {
     pub server: ServerConfig,
     #[serde(default)]
     pub storage: StorageConfig,
+    #[serde(default, skip_serializing_if = "is_default_cluster")]
+    pub cluster: ClusterConfig,
     #[serde(default)]
     pub metrics: MetricsConfig,
     #[serde(default)]
@@ -42,6 +44,10 @@ pub struct Config {
     pub flow_control: FlowControlConfig,
     #[serde(default)]
     pub accounts: Vec<AccountConfig>,
+}
+
+fn is_default_cluster(c: &ClusterConfig) -> bool {
+    *c == ClusterConfig::default()
 }
 
 /// `[meta]`: Meta webhooks (`GET|POST /webhooks/meta`).
@@ -330,12 +336,122 @@ impl Default for ServerConfig {
 }
 
 /// `[storage]`
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct StorageConfig {
-    /// Directory of the embedded store. Relative paths are relative to the config file.
+    /// Directory of the embedded store (cluster mode: this node's checkpoints). Relative paths are
+    /// relative to the config file.
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
+    /// `sqlite` (embedded, the default) or `jetstream` (cluster mode).
+    #[serde(default, skip_serializing_if = "StorageBackend::is_default")]
+    pub backend: StorageBackend,
+    /// Cluster mode: NATS server URLs (any of the cluster's; the client learns the rest).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nats_urls: Vec<String>,
+    /// Cluster mode: the stream's name, and the prefix of its subjects (`<prefix>.<account uid>`);
+    /// replay nonces and node heartbeats live in the KV buckets `<stream>_nonces` and `<stream>_nodes`.
+    #[serde(default = "default_stream", skip_serializing_if = "is_default_stream")]
+    pub stream: String,
+    #[serde(
+        default = "default_subject_prefix",
+        skip_serializing_if = "is_default_prefix"
+    )]
+    pub subject_prefix: String,
+    /// Cluster mode: replicas of the stream and buckets when this node creates them (1 for a single dev
+    /// server, 3 in production; an existing stream keeps its own).
+    #[serde(
+        default = "default_replicas",
+        skip_serializing_if = "is_default_replicas"
+    )]
+    pub replicas: usize,
+}
+
+/// Where the ordered log lives.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    #[default]
+    Sqlite,
+    Jetstream,
+}
+
+impl StorageBackend {
+    fn is_default(&self) -> bool {
+        *self == StorageBackend::Sqlite
+    }
+}
+
+fn default_stream() -> String {
+    "CAMS".into()
+}
+fn is_default_stream(s: &str) -> bool {
+    s == "CAMS"
+}
+fn default_subject_prefix() -> String {
+    "cams".into()
+}
+fn is_default_prefix(s: &str) -> bool {
+    s == "cams"
+}
+fn default_replicas() -> usize {
+    3
+}
+fn is_default_replicas(n: &usize) -> bool {
+    *n == 3
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            data_dir: None,
+            backend: StorageBackend::Sqlite,
+            nats_urls: Vec::new(),
+            stream: default_stream(),
+            subject_prefix: default_subject_prefix(),
+            replicas: default_replicas(),
+        }
+    }
+}
+
+/// `[cluster]`: how this node takes part in cluster mode.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// This node's id (default: host name, process id and a random suffix). Unique while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<String>,
+    /// `local` (default: reads answer from this node's fold at once, within the replication lag) or
+    /// `linearizable` (a read first waits until the node has applied everything the stream held).
+    #[serde(default, skip_serializing_if = "ReadConsistency::is_default")]
+    pub read_consistency: ReadConsistency,
+    /// The number of API nodes sharing each account's flow-control quota (each allows quota/N); 0: count
+    /// the live nodes from their heartbeats.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub nodes: usize,
+    /// The accounts this node group serves and folds (empty: all). Requests for other accounts are
+    /// refused with `InvalidAccount.NotServedHere` (421); docs/cluster.md.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// How fresh a cluster node's reads are.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ReadConsistency {
+    #[default]
+    Local,
+    Linearizable,
+}
+
+impl ReadConsistency {
+    fn is_default(&self) -> bool {
+        *self == ReadConsistency::Local
+    }
 }
 
 /// `[[accounts]]`: an Alibaba-style main account.
@@ -578,6 +694,35 @@ impl Config {
                 return Err(ConfigError::Invalid(format!(
                     "server.{name}: {value} is below the least sensible value, {least}"
                 )));
+            }
+        }
+        if self.storage.backend == StorageBackend::Jetstream {
+            if self.storage.nats_urls.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "storage.nats_urls: the jetstream backend needs at least one NATS URL".into(),
+                ));
+            }
+            let name_ok = |s: &str| {
+                !s.is_empty()
+                    && s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            };
+            if !name_ok(&self.storage.stream) {
+                return Err(ConfigError::Invalid(format!(
+                    "storage.stream: `{}` must be letters, digits, `_` or `-`",
+                    self.storage.stream
+                )));
+            }
+            if !name_ok(&self.storage.subject_prefix) {
+                return Err(ConfigError::Invalid(format!(
+                    "storage.subject_prefix: `{}` must be letters, digits, `_` or `-`",
+                    self.storage.subject_prefix
+                )));
+            }
+            if !(1..=5).contains(&self.storage.replicas) {
+                return Err(ConfigError::Invalid(
+                    "storage.replicas: must be 1 to 5 (NATS recommends 1, 3 or 5)".into(),
+                ));
             }
         }
         let mut uids = HashSet::new();

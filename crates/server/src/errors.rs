@@ -178,6 +178,11 @@ error_codes! {
         "Request was denied due to user flow control.",
         "The account exceeded the action's rate (default 50/s with a burst of 50). The `x-acs-retry-after` header says after how many milliseconds to retry."),
 
+    // --- cluster mode --------------------------------------------------------------------
+    AccountNotServedHere => ("InvalidAccount.NotServedHere", 421, Gateway,
+        "This node does not serve the account; send the request to the node group that does.",
+        "Cluster mode with `[cluster] accounts`: the caller's account is folded and served by another node group (docs/cluster.md). Checked after the signature and before the nonce, so the same signed request can be sent again to the right group."),
+
     // --- parameters ----------------------------------------------------------------------
     MissingParameter => ("MissingParameter", 400, Gateway,
         "The input parameter \"<Name>\" that is mandatory for processing this request is not supplied.",

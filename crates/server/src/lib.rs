@@ -12,6 +12,7 @@
 //! to the operations, which call the domain and the store. Errors come from one table ([`errors`]).
 
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod errors;
 pub mod http;

@@ -26,6 +26,8 @@ pub struct AppState {
     pub nonces: NonceCache,
     pub flow: FlowControl,
     pub store: Arc<Store>,
+    /// Cluster mode: nonces and quotas shared with the other nodes.
+    pub cluster: Option<crate::cluster::Cluster>,
     /// Samples the listeners' connection counts for `/metrics` (set by the running server).
     connection_gauges: std::sync::Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
 }
@@ -33,6 +35,15 @@ pub struct AppState {
 impl AppState {
     /// Builds the state from a validated configuration and an open store.
     pub fn new(config: Config, store: Arc<Store>) -> Result<Arc<AppState>, config::ConfigError> {
+        Self::new_in(config, store, None)
+    }
+
+    /// Builds the state of a cluster node (or of a single node, without `cluster`).
+    pub fn new_in(
+        config: Config,
+        store: Arc<Store>,
+        cluster: Option<crate::cluster::Cluster>,
+    ) -> Result<Arc<AppState>, config::ConfigError> {
         let identities = Identities::from_config(&config, sts_key(&config))?;
         let tenants = Tenants::from_config(&config);
         let nonces = NonceCache::new(config.server.nonce_capacity);
@@ -49,6 +60,7 @@ impl AppState {
             nonces,
             flow: FlowControl::default(),
             store,
+            cluster,
             connection_gauges: std::sync::Mutex::new(None),
         }))
     }
@@ -75,6 +87,23 @@ impl AppState {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Whether this node serves the account (cluster mode with `[cluster] accounts` serves only those).
+    pub fn serves(&self, account: &str) -> bool {
+        let accounts = &self.config.cluster.accounts;
+        accounts.is_empty() || accounts.iter().any(|a| a == account)
+    }
+
+    /// Whether reads first wait for the node to apply everything the stream held.
+    pub fn linearizable(&self) -> bool {
+        self.cluster.is_some()
+            && self.config.cluster.read_consistency == config::ReadConsistency::Linearizable
+    }
+
+    /// How many nodes share each account's flow-control quota.
+    pub fn quota_share(&self) -> u64 {
+        self.cluster.as_ref().map_or(1, |c| c.nodes())
     }
 
     /// Sets how `/metrics` samples the listeners' connections.

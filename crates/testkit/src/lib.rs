@@ -119,6 +119,26 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Runs a future to completion on a runtime of its own, in a thread of its own, so that it works from
+/// synchronous tests and from inside an async test's runtime alike.
+fn block_on<F>(f: F) -> F::Output
+where
+    F: std::future::Future + Send,
+    F::Output: Send,
+{
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime")
+                .block_on(f)
+        })
+        .join()
+        .expect("no panic")
+    })
+}
+
 struct Node {
     name: String,
     client_port: u16,
@@ -251,14 +271,10 @@ impl NatsCluster {
     /// exists).
     pub fn wait_ready(&self, within: Duration) {
         let urls = self.urls();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
         let started = Instant::now();
         for url in urls {
             loop {
-                let ready = rt.block_on(async {
+                let ready = block_on(async {
                     let Ok(client) = async_nats::connect(url.as_str()).await else {
                         return false;
                     };
@@ -287,6 +303,30 @@ impl NatsCluster {
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
+    }
+}
+
+impl NatsCluster {
+    /// The server that leads `stream` now (its name), asked of any running server.
+    pub fn stream_leader(&self, stream: &str) -> Option<String> {
+        for url in self.urls() {
+            let answer = block_on(async {
+                let client = async_nats::connect(url.as_str()).await.ok()?;
+                let msg = tokio::time::timeout(
+                    Duration::from_secs(2),
+                    client.request(format!("$JS.API.STREAM.INFO.{stream}"), "".into()),
+                )
+                .await
+                .ok()?
+                .ok()?;
+                let v: serde_json::Value = serde_json::from_slice(&msg.payload).ok()?;
+                v["cluster"]["leader"].as_str().map(str::to_string)
+            });
+            if answer.is_some() {
+                return answer;
+            }
+        }
+        None
     }
 }
 

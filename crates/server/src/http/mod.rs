@@ -43,6 +43,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 async fn prometheus_metrics(State(state): State<Arc<AppState>>) -> Response {
     telemetry::store_stats(&state.store.stats());
+    telemetry::replication(state.store.lag(), state.quota_share());
     state.sample_connection_gauges();
     let mut text = telemetry::render_requests();
     text.push_str(&telemetry::handle().map(|h| h.render()).unwrap_or_default());
@@ -53,11 +54,20 @@ async fn prometheus_metrics(State(state): State<Arc<AppState>>) -> Response {
         .into_response()
 }
 
-async fn healthz() -> impl IntoResponse {
-    (
-        [(http::header::CONTENT_TYPE, "application/json")],
-        r#"{"status":"ok"}"#,
-    )
+/// `{"status":"ok"}`; a cluster node adds its id and how far its fold is behind the stream.
+async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    let body = match &state.cluster {
+        None => r#"{"status":"ok"}"#.to_string(),
+        Some(cluster) => serde_json::json!({
+            "status": "ok",
+            "node_id": cluster.node_id(),
+            "lag": state.store.lag(),
+            "applied_seq": state.store.host().applied_seq(),
+            "nodes": cluster.nodes(),
+        })
+        .to_string(),
+    };
+    ([(http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// A route called with a method it does not serve: the envelope, never an empty 405.

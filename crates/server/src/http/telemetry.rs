@@ -187,3 +187,9 @@ pub fn connections_open(listener: &'static str, open: usize, cap: usize) {
     metrics::gauge!("cams_connections_open", "listener" => listener).set(open as f64);
     metrics::gauge!("cams_connections_max", "listener" => listener).set(cap as f64);
 }
+
+/// Cluster mode: how many stream messages this node's fold is behind, and how many nodes share quotas.
+pub fn replication(lag: u64, nodes: u64) {
+    metrics::gauge!("cams_replication_lag_messages").set(lag as f64);
+    metrics::gauge!("cams_cluster_nodes").set(nodes as f64);
+}

@@ -69,6 +69,9 @@ pub async fn post_events(State(state): State<Arc<AppState>>, request: Request) -
         Some(a) => a.to_string(),
         None => return fail(ErrorCode::IngestTokenInvalid.into()),
     };
+    if !state.serves(&account) {
+        return fail(ErrorCode::AccountNotServedHere.into());
+    }
     if !ingest::is_ndjson(
         request
             .headers()

@@ -98,12 +98,15 @@ pub struct Routed {
     pub whatsapp: u64,
 }
 
-/// Routes the events of a parsed payload. `campaign` looks up a registered campaign by id.
+/// Routes the events of a parsed payload. `campaign` looks up a registered campaign by id; `serves`
+/// says whether this node serves an account (cluster partitions: others' events are skipped as
+/// `not_served_here`, and belong to the node group that serves them).
 pub fn route(
     parsed: Parsed,
     routing: &WebhookRouting,
     tenants: &Tenants,
     campaign: &dyn Fn(&str) -> Option<Arc<store::Campaign>>,
+    serves: &dyn Fn(&str) -> bool,
 ) -> Routed {
     let mut routed = Routed::default();
     let mut batches: HashMap<(String, Option<String>), Vec<Event>> = HashMap::new();
@@ -122,6 +125,10 @@ pub fn route(
             skip("unknown_page", format!("page {}", pe.page_id));
             continue;
         };
+        if !serves(&cs.account_uid) {
+            skip("not_served_here", format!("page {}", pe.page_id));
+            continue;
+        }
         if !open_to(&cs.account_uid, &pe.event.campaign_id) {
             skip(
                 "foreign_campaign",
@@ -140,6 +147,10 @@ pub fn route(
             skip("unknown_waba", format!("WABA {}", we.waba_id));
             continue;
         };
+        if !serves(account) {
+            skip("not_served_here", format!("WABA {}", we.waba_id));
+            continue;
+        }
         let own = routing
             .waba_campaigns
             .get(&we.waba_id)

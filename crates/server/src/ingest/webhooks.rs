@@ -170,7 +170,13 @@ async fn receive_inner(state: &Arc<AppState>, request: Request) -> (&'static str
         .extend(parsed.marketing_wamids.clone());
 
     let tenants = state.tenants();
-    let routed = routing::route(parsed, &routing, &tenants, &|id| state.store.campaign(id));
+    let routed = routing::route(
+        parsed,
+        &routing,
+        &tenants,
+        &|id| state.store.campaign(id),
+        &|account| state.serves(account),
+    );
     for skip in &routed.skipped {
         telemetry::webhook_skipped(skip.reason, 1);
         tracing::info!(reason = skip.reason, detail = %skip.detail, "webhook item skipped");

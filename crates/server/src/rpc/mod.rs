@@ -46,9 +46,9 @@ pub async fn handle(state: &AppState, raw: RawRequest, request_id: &str) -> Outc
     let mut format = Format::Json;
     let mut action_name = None;
     let result = match authenticate(state, &raw, request_id, &mut format) {
-        Ok(auth) => {
+        Ok((auth, nonce)) => {
             action_name = Some(auth.action.name);
-            match authorize_and_throttle(state, &auth, &raw) {
+            match after_signature(state, &auth, &raw, &nonce).await {
                 Ok(()) => dispatch(state, &auth).await,
                 Err(e) => Err(e),
             }
@@ -62,13 +62,43 @@ pub async fn handle(state: &AppState, raw: RawRequest, request_id: &str) -> Outc
     }
 }
 
-/// The stages up to and including the nonce.
+/// A verified request's nonce, consumed by the next stage.
+struct NonceClaim {
+    nonce: String,
+    /// When the signed time leaves the window (unix seconds).
+    expires_at: i64,
+    now: i64,
+}
+
+/// The stages after a verified signature: the account's node group, the nonce (this node's memory,
+/// then, in cluster mode, JetStream's), RAM, flow control.
+async fn after_signature(
+    state: &AppState,
+    auth: &Authenticated,
+    raw: &RawRequest,
+    claim: &NonceClaim,
+) -> Result<(), ApiError> {
+    // Before the nonce, so that the same signed request can go on to the right node group.
+    if !state.serves(auth.caller.account_uid()) {
+        return Err(ErrorCode::AccountNotServedHere.into());
+    }
+    let key_id = &auth.caller.key.id;
+    state
+        .nonces
+        .consume(key_id, &claim.nonce, claim.expires_at, claim.now)?;
+    if let Some(cluster) = &state.cluster {
+        cluster.consume_nonce(key_id, &claim.nonce).await?;
+    }
+    authorize_and_throttle(state, auth, raw)
+}
+
+/// The stages up to and including the signature.
 fn authenticate(
     state: &AppState,
     raw: &RawRequest,
     request_id: &str,
     format: &mut Format,
-) -> Result<Authenticated, ApiError> {
+) -> Result<(Authenticated, NonceClaim), ApiError> {
     let envelope = envelope::parse(raw, format)?;
     let scheme = Scheme::parse(raw, &envelope)?;
     let claims = scheme.claims();
@@ -83,13 +113,15 @@ fn authenticate(
         now,
     )?;
     scheme.verify(raw, &envelope, key.secret())?;
-    // Only requests whose signature verified get here, so only they consume a nonce.
-    state
-        .nonces
-        .consume(&key.id, claims.nonce, signed_at + window_secs, now)?;
+    // Only requests whose signature verified get this far, so only they consume a nonce.
+    let claim = NonceClaim {
+        nonce: claims.nonce.to_string(),
+        expires_at: signed_at + window_secs,
+        now,
+    };
     let body_signed = scheme.signs_body();
     drop(scheme);
-    Ok(Authenticated {
+    let auth = Authenticated {
         caller: Caller { key },
         action: envelope.action,
         content_type: envelope.content_type.map(str::to_string),
@@ -99,7 +131,8 @@ fn authenticate(
         peer: raw.peer,
         secure: raw.secure,
         body_signed,
-    })
+    };
+    Ok((auth, claim))
 }
 
 /// RAM authorisation, then flow control per (account, action).
@@ -130,12 +163,20 @@ fn authorize_and_throttle(
         .get(auth.action.name)
         .copied()
         .unwrap_or(limits.per_second);
-    match state.flow.check(
-        auth.caller.account_uid(),
-        auth.action.name,
-        rate,
-        limits.burst,
-    ) {
+    // Cluster mode: each of N nodes enforces its share of the account's quota.
+    let share = state.quota_share();
+    let (rate, burst) = if share > 1 && rate > 0 {
+        (
+            rate.div_ceil(share as u32).max(1),
+            limits.burst.div_ceil(share as u32).max(1),
+        )
+    } else {
+        (rate, limits.burst)
+    };
+    match state
+        .flow
+        .check(auth.caller.account_uid(), auth.action.name, rate, burst)
+    {
         Throttle::Allow => Ok(()),
         Throttle::RetryAfterMs(ms) => {
             let mut err = ApiError::new(ErrorCode::ThrottlingUser);
@@ -157,7 +198,13 @@ async fn dispatch(state: &AppState, auth: &Authenticated) -> Answered {
         now_ms: state.now_ms(),
     };
     match auth.action.handler {
-        Handler::Sync(f) => f(&ctx),
+        Handler::Sync(f) => {
+            // Reads: a linearizable node first applies everything the stream held.
+            if state.linearizable() {
+                store::wait_async(state.store.read_barrier()).await?;
+            }
+            f(&ctx)
+        }
         Handler::Async(f) => f(&ctx).await,
     }
 }

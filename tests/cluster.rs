@@ -904,3 +904,50 @@ async fn two_node_groups_each_serve_and_fold_their_own_accounts() {
     assert_eq!(ga.metric("cams_store_messages").await, 30.0);
     assert_eq!(gb.metric("cams_store_messages").await, 20.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_cut_off_from_nats_reports_itself_unavailable() {
+    let mut nats = NatsCluster::start(NatsVersion::Floor, tmp_root(), 3);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        &nats.all_urls(),
+        &stream_name("cutoff"),
+        "",
+        "per_second = 0",
+    );
+    let node = ApiNode::start(dir.path(), "n1", &cfg);
+    assert_eq!(node.healthz().await["status"], "ok");
+    for i in 0..3 {
+        nats.kill(i);
+    }
+    let started = Instant::now();
+    loop {
+        let r = node
+            .client(A_KEY)
+            .send(
+                http::Request::get(format!("http://{}/healthz", node.endpoint))
+                    .body(Full::new(Bytes::new()))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        if r.status == 503 {
+            let v: Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(v["status"], "unavailable");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "still healthy");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for i in 0..3 {
+        nats.restart(i);
+    }
+    let started = Instant::now();
+    while node.healthz().await["status"] != "ok" {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "never healthy again"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -21,19 +21,20 @@ use crate::loadgen::{self, LoadConfig, LoadReport, Target};
 use crate::HttpArgs;
 use workload::WorkloadSpec;
 
-const UID: &str = "1000000000000001";
-const ROOT: (&str, &str) = ("LTAI5tBenchRoot00000001", "BenchRootSecret0123456789abcde");
-const USER: (&str, &str) = ("LTAI5tBenchUser00000001", "BenchUserSecret0123456789abcde");
+pub(crate) const UID: &str = "1000000000000001";
+pub(crate) const ROOT: (&str, &str) = ("LTAI5tBenchRoot00000001", "BenchRootSecret0123456789abcde");
+pub(crate) const USER: (&str, &str) = ("LTAI5tBenchUser00000001", "BenchUserSecret0123456789abcde");
 const APP_SECRET: &str = "bench-app-secret";
-const PAGE: &str = "100000000000001";
+pub(crate) const PAGE: &str = "100000000000001";
 
 /// A realistic policy set for the sub-user: a system policy, a group policy, an IP-conditioned
 /// allow, a deny on deletes, and a cust-space confinement — five policies, a dozen statements.
-fn config(data: &std::path::Path) -> String {
+pub(crate) fn config(data: &std::path::Path, storage: &str) -> String {
     format!(
         r#"
 [storage]
 data_dir = "{data}"
+{storage}
 
 [flow_control]
 per_second = 0
@@ -94,13 +95,13 @@ timezone = "America/New_York"
 }
 
 /// The server thread of a benchmark run.
-struct RunningBench {
+pub(crate) struct RunningBench {
     stop: std::sync::mpsc::Sender<()>,
     thread: std::thread::JoinHandle<()>,
 }
 
 impl RunningBench {
-    fn finish(self) {
+    pub(crate) fn finish(self) {
         let _ = self.stop.send(());
         let _ = self.thread.join();
     }
@@ -112,8 +113,15 @@ fn start_server(
     messages: u64,
 ) -> anyhow::Result<(SocketAddr, String, RunningBench)> {
     let data = dir.join("data");
-    let config = Config::parse(&config(&data))?;
+    let config = Config::parse(&config(&data, ""))?;
     let store = Arc::new(store::sqlite::open(&data, HostOptions::default())?);
+    let campaign = seed(&store, messages)?;
+    let (addr, running) = serve(AppState::new(config, store)?)?;
+    Ok((addr, campaign, running))
+}
+
+/// Creates the benchmark campaign and gives it `messages` messages of the workload.
+pub(crate) fn seed(store: &store::Store, messages: u64) -> anyhow::Result<String> {
     let campaign = store::wait(store.create_campaign(NewCampaign {
         placement: Placement {
             account_uid: UID.into(),
@@ -144,7 +152,11 @@ fn start_server(
     for p in pending {
         store::wait(p)?;
     }
-    let state = AppState::new(config, store)?;
+    Ok(campaign.campaign_id)
+}
+
+/// Serves `state` on a runtime of its own (two workers, threads named `bench-server`).
+pub(crate) fn serve(state: Arc<AppState>) -> anyhow::Result<(SocketAddr, RunningBench)> {
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
     let thread = std::thread::spawn(move || {
@@ -169,7 +181,6 @@ fn start_server(
     let addr = addr_rx.recv().context("the server did not start")?;
     Ok((
         addr,
-        campaign.campaign_id,
         RunningBench {
             stop: stop_tx,
             thread,

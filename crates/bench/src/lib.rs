@@ -16,6 +16,7 @@ use store::HostOptions;
 
 use workload::WorkloadSpec;
 
+mod cluster;
 mod http;
 mod loadgen;
 
@@ -42,6 +43,8 @@ pub enum BenchCommand {
     Http(HttpArgs),
     /// P4: signed Meta webhooks (one event per POST, 200 after durable commit) against /healthz.
     Webhook(HttpArgs),
+    /// P8–P11 and cluster P2: a three-server JetStream cluster started on loopback, API nodes over it.
+    Cluster(cluster::ClusterArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -161,6 +164,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::All(a) => all(a),
         BenchCommand::Http(a) => crate::http::http(a, false),
         BenchCommand::Webhook(a) => crate::http::http(a, true),
+        BenchCommand::Cluster(a) => crate::cluster::cluster(a),
     }
 }
 

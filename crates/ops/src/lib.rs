@@ -58,6 +58,7 @@ pub fn open_store(config: Option<&Config>, data_dir: Option<&Path>) -> anyhow::R
                         .clone()
                         .unwrap_or_else(server::cluster::default_node_id),
                     folds,
+                    auth: storage.nats_auth(),
                 },
             )
             .with_context(|| {

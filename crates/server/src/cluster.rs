@@ -108,9 +108,13 @@ impl Cluster {
     /// runtime.
     pub async fn connect(config: &Config, node_id: &str) -> Result<Cluster, ClusterError> {
         let storage = &config.storage;
-        let client = async_nats::ConnectOptions::new()
-            .name(format!("cams-insights {node_id} (gateway)"))
-            .retry_on_initial_connect()
+        let client = storage
+            .nats_auth()
+            .apply(
+                async_nats::ConnectOptions::new()
+                    .name(format!("cams-insights {node_id} (gateway)"))
+                    .retry_on_initial_connect(),
+            )
             .connect(storage.nats_urls.clone())
             .await
             .map_err(|e| ClusterError(e.to_string()))?;

@@ -365,6 +365,34 @@ pub struct StorageConfig {
         skip_serializing_if = "is_default_replicas"
     )]
     pub replicas: usize,
+    /// Cluster mode: NATS credentials (a user and password, or a token) and a CA file (given, TLS is
+    /// required). Secrets may come from the environment (`{ env = "NATS_PASSWORD" }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nats_user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nats_password: Option<SecretConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nats_token: Option<SecretConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nats_ca_file: Option<PathBuf>,
+}
+
+impl StorageConfig {
+    /// The NATS credentials and TLS settings, secrets resolved.
+    pub fn nats_auth(&self) -> store::jetstream::NatsAuth {
+        store::jetstream::NatsAuth {
+            user_password: self.nats_user.clone().map(|u| {
+                let p = self
+                    .nats_password
+                    .as_ref()
+                    .and_then(SecretConfig::resolve)
+                    .unwrap_or_default();
+                (u, p)
+            }),
+            token: self.nats_token.as_ref().and_then(SecretConfig::resolve),
+            ca_file: self.nats_ca_file.clone(),
+        }
+    }
 }
 
 /// Where the ordered log lives.
@@ -410,6 +438,10 @@ impl Default for StorageConfig {
             stream: default_stream(),
             subject_prefix: default_subject_prefix(),
             replicas: default_replicas(),
+            nats_user: None,
+            nats_password: None,
+            nats_token: None,
+            nats_ca_file: None,
         }
     }
 }
@@ -639,6 +671,11 @@ impl Config {
         if let Some(dir) = &config.storage.data_dir {
             if dir.is_relative() {
                 config.storage.data_dir = Some(base.join(dir));
+            }
+        }
+        if let Some(ca) = &config.storage.nats_ca_file {
+            if ca.is_relative() {
+                config.storage.nats_ca_file = Some(base.join(ca));
             }
         }
         if let Some(tls) = &mut config.server.tls {

@@ -321,6 +321,11 @@ impl From<store::StoreError> for ApiError {
     fn from(e: store::StoreError) -> Self {
         match e {
             store::StoreError::Closed => ApiError::new(ErrorCode::ServiceUnavailable),
+            // Cluster mode: the log could not store the write in time (no quorum): retry later.
+            store::StoreError::Unavailable(reason) => {
+                tracing::error!(reason, "the log is unavailable");
+                ApiError::new(ErrorCode::ServiceUnavailable)
+            }
             other => {
                 tracing::error!(error = %other, "storage failure");
                 ApiError::new(ErrorCode::InternalError)

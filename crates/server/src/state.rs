@@ -92,7 +92,7 @@ impl AppState {
     /// Whether this node serves the account (cluster mode with `[cluster] accounts` serves only those).
     pub fn serves(&self, account: &str) -> bool {
         let accounts = &self.config.cluster.accounts;
-        accounts.is_empty() || accounts.iter().any(|a| a == account)
+        self.cluster.is_none() || accounts.is_empty() || accounts.iter().any(|a| a == account)
     }
 
     /// Whether reads first wait for the node to apply everything the stream held.

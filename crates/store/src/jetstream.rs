@@ -68,7 +68,39 @@ pub struct JetStreamOptions {
     pub node_id: String,
     /// The accounts this node folds (`None`: all).
     pub folds: Option<AccountFilter>,
+    /// How to authenticate to NATS and whether to require TLS.
+    pub auth: NatsAuth,
 }
+
+/// Credentials and TLS for the NATS connection (all optional: a NATS server on a private network may
+/// need none).
+#[derive(Clone, Default)]
+pub struct NatsAuth {
+    pub user_password: Option<(String, String)>,
+    pub token: Option<String>,
+    /// A PEM file of CA certificates; given, TLS is required.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl NatsAuth {
+    /// Applies these settings to connect options.
+    pub fn apply(&self, mut options: async_nats::ConnectOptions) -> async_nats::ConnectOptions {
+        if let Some((user, password)) = &self.user_password {
+            options = options.user_and_password(user.clone(), password.clone());
+        }
+        if let Some(token) = &self.token {
+            options = options.token(token.clone());
+        }
+        if let Some(ca) = &self.ca_file {
+            options = options.add_root_certificates(ca.clone()).require_tls(true);
+        }
+        options
+    }
+}
+
+/// How long a publish waits for its acknowledgment before it is retried (with the same message id):
+/// short, so that a publish caught by a leader's death is retried soon after the election.
+const ACK_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl std::fmt::Debug for JetStreamOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -206,27 +238,37 @@ fn encoded_parts(entry: &Entry) -> Result<Vec<Vec<u8>>, StoreError> {
     if whole.len() + 64 <= MAX_FRAME_BYTES {
         return Ok(vec![whole]);
     }
-    let Entry::Events {
-        account,
-        page_hint,
-        events,
-    } = entry
-    else {
-        return Err(StoreError::Corrupt(format!(
-            "a log entry of {} bytes is larger than a message may be",
-            whole.len()
-        )));
-    };
     let pieces = whole.len().div_ceil(MAX_FRAME_BYTES / 2).max(2);
-    let per = events.len().div_ceil(pieces).max(1);
+    let split: Vec<Entry> = match entry {
+        Entry::Events {
+            account,
+            page_hint,
+            events,
+        } if events.len() > 1 => events
+            .chunks(events.len().div_ceil(pieces))
+            .map(|chunk| Entry::Events {
+                account: account.clone(),
+                page_hint: page_hint.clone(),
+                events: chunk.to_vec(),
+            })
+            .collect(),
+        Entry::RecipientCountries { account, entries } if entries.len() > 1 => entries
+            .chunks(entries.len().div_ceil(pieces))
+            .map(|chunk| Entry::RecipientCountries {
+                account: account.clone(),
+                entries: chunk.to_vec(),
+            })
+            .collect(),
+        _ => {
+            return Err(StoreError::Corrupt(format!(
+                "a log entry of {} bytes is larger than a message may be",
+                whole.len()
+            )))
+        }
+    };
     let mut parts = Vec::new();
-    for chunk in events.chunks(per) {
-        let part = Entry::Events {
-            account: account.clone(),
-            page_hint: page_hint.clone(),
-            events: chunk.to_vec(),
-        };
-        parts.extend(encoded_parts(&part)?);
+    for part in &split {
+        parts.extend(encoded_parts(part)?);
     }
     Ok(parts)
 }
@@ -269,6 +311,10 @@ struct Shared {
     known_last: AtomicU64,
     folded_tx: watch::Sender<u64>,
     closing: AtomicBool,
+    /// Whether the stream answered its last poll.
+    reachable: AtomicBool,
+    /// Set when the fold met an entry it cannot read: it stops there rather than skip it.
+    halted: AtomicBool,
 }
 
 impl Shared {
@@ -303,17 +349,24 @@ impl JetStreamLog {
             known_last: AtomicU64::new(0),
             folded_tx,
             closing: AtomicBool::new(false),
+            reachable: AtomicBool::new(true),
+            halted: AtomicBool::new(false),
         });
         // Connect and make sure the stream exists.
         let (js, stream) = run_blocking(&handle, async {
-            let client = async_nats::ConnectOptions::new()
-                .name(format!("cams-insights {}", options.node_id))
-                .retry_on_initial_connect()
-                .connection_timeout(Duration::from_secs(5))
+            let connect = options.auth.apply(
+                async_nats::ConnectOptions::new()
+                    .name(format!("cams-insights {}", options.node_id))
+                    .retry_on_initial_connect()
+                    .connection_timeout(Duration::from_secs(5)),
+            );
+            let client = connect
                 .connect(options.urls.clone())
                 .await
                 .map_err(unavailable)?;
-            let js = jetstream::new(client);
+            let js = jetstream::ContextBuilder::new()
+                .timeout(ACK_TIMEOUT)
+                .build(client);
             let config = stream::Config {
                 name: options.stream.clone(),
                 subjects: vec![format!("{}.>", options.subject_prefix)],
@@ -335,15 +388,27 @@ impl JetStreamLog {
             s.info().await.map(|i| i.state.last_sequence)
         })
         .map_err(unavailable)?;
+        if folded_at_start > last_at_open {
+            return Err(StoreError::Corrupt(format!(
+                "the checkpoint in {} covers stream message {folded_at_start}, but the stream {} ends at \
+                 {last_at_open}: it is older than this node's state (restored from a backup?); remove \
+                 checkpoint.bin there to rebuild from the stream",
+                dir.display(),
+                options.stream
+            )));
+        }
         shared.saw_last(last_at_open);
 
         let waiting: WaitingMap = Arc::new(Mutex::new(HashMap::new()));
         // The fold: a thread of its own, fed by the consumer task.
         let (fold_tx, fold_rx) = mpsc::channel::<FoldMsg>(256);
+        // Frames carry who proposed them: the node's id and this process's random instance, so that
+        // two nodes given the same id by mistake never take each other's answers.
+        let origin = format!("{}/{:016x}", options.node_id, rand_u64());
         let fold = Fold {
             host: host.clone(),
             dir: dir.to_path_buf(),
-            node_id: options.node_id.clone(),
+            origin: origin.clone(),
             prefix: options.subject_prefix.clone(),
             folds: options.folds.clone(),
             waiting: waiting.clone(),
@@ -377,14 +442,39 @@ impl JetStreamLog {
             }
         });
 
+        // The stream's end, polled every second: the lag stays true when nothing is written here, and a
+        // node that cannot reach the stream says so.
+        let poll_shared = shared.clone();
+        let poll_js = js.clone();
+        let poll_name = options.stream.clone();
+        runtime.spawn(async move {
+            loop {
+                let last = async {
+                    let mut s = poll_js.get_stream(&poll_name).await.ok()?;
+                    tokio::time::timeout(Duration::from_secs(2), s.info())
+                        .await
+                        .ok()?
+                        .ok()
+                        .map(|i| i.state.last_sequence)
+                };
+                match last.await {
+                    Some(last) => {
+                        poll_shared.saw_last(last);
+                        poll_shared.reachable.store(true, Ordering::Release);
+                    }
+                    None => poll_shared.reachable.store(false, Ordering::Release),
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+
         // The publisher.
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         let publisher = Publisher {
             js,
             stream_name: options.stream.clone(),
             prefix: options.subject_prefix.clone(),
-            node_id: options.node_id.clone(),
-            instance: format!("{:016x}", rand_u64()),
+            origin: origin.clone(),
             frames: 0,
             next_token: 1,
             waiting,
@@ -545,6 +635,10 @@ impl LogBackend for JetStreamLog {
         self.control(Control::Barrier(answer));
     }
 
+    fn healthy(&self) -> bool {
+        self.shared.reachable.load(Ordering::Acquire) && !self.shared.halted.load(Ordering::Acquire)
+    }
+
     fn lag(&self) -> u64 {
         self.shared
             .known_last
@@ -586,7 +680,11 @@ impl LogBackend for JetStreamLog {
         // Stopping the runtime drops the consumer and the publisher, and with them the fold's inputs:
         // the fold then writes its final checkpoint and ends.
         if let Some(rt) = rt {
-            rt.shutdown_timeout(Duration::from_secs(2));
+            // Dropping a runtime may not happen on one of another runtime's threads (a store may be
+            // dropped by a server's task): a thread of its own does it.
+            std::thread::scope(|s| {
+                s.spawn(move || rt.shutdown_timeout(Duration::from_secs(2)));
+            });
         }
         for t in self
             .threads
@@ -607,9 +705,8 @@ struct Publisher {
     js: jetstream::Context,
     stream_name: String,
     prefix: String,
-    node_id: String,
-    /// Distinguishes this process's frames from an earlier run's in `Nats-Msg-Id`.
-    instance: String,
+    /// The node id and process instance frames carry (also the `Nats-Msg-Id` prefix).
+    origin: String,
     frames: u64,
     next_token: u64,
     waiting: WaitingMap,
@@ -723,7 +820,7 @@ impl Publisher {
             let list = frames.entry(subject).or_default();
             for part in parts {
                 if list.last().is_none_or(|f| !f.fits(part.len())) {
-                    list.push(FrameBuilder::new(&self.node_id));
+                    list.push(FrameBuilder::new(&self.origin));
                 }
                 list.last_mut().expect("a frame").push(token, &part);
             }
@@ -732,7 +829,7 @@ impl Publisher {
         for (subject, list) in frames {
             for frame in list {
                 self.frames += 1;
-                let msg_id = format!("{}-{}-{}", self.node_id, self.instance, self.frames);
+                let msg_id = format!("{}-{}", self.origin, self.frames);
                 let permit = self
                     .in_flight
                     .clone()
@@ -809,7 +906,7 @@ async fn publish_with_retry(
 struct Fold {
     host: Arc<EngineHost>,
     dir: PathBuf,
-    node_id: String,
+    origin: String,
     prefix: String,
     folds: Option<AccountFilter>,
     waiting: WaitingMap,
@@ -826,11 +923,17 @@ impl Fold {
                     subject,
                     payload,
                 } => {
-                    // A consumer that resumed may deliver again what was folded already.
-                    if stream_seq <= self.shared.folded.load(Ordering::Acquire) {
+                    // A consumer that resumed may deliver again what was folded already; a halted fold
+                    // applies nothing more.
+                    if stream_seq <= self.shared.folded.load(Ordering::Acquire)
+                        || self.shared.halted.load(Ordering::Acquire)
+                    {
                         continue;
                     }
-                    self.apply(stream_seq, &subject, &payload);
+                    if !self.apply(stream_seq, &subject, &payload) {
+                        self.shared.halted.store(true, Ordering::Release);
+                        continue;
+                    }
                     self.shared.folded.fetch_max(stream_seq, Ordering::AcqRel);
                     self.shared.folded_tx.send_replace(stream_seq);
                     let _ = pending;
@@ -854,7 +957,10 @@ impl Fold {
         }
     }
 
-    fn apply(&self, stream_seq: u64, subject: &str, payload: &[u8]) {
+    /// Applies a message's frame; `false` when the frame cannot be read (a damaged message, or one
+    /// written by a newer build): the fold then stops there and the node reports itself unhealthy,
+    /// rather than go on without those entries and silently differ from the other nodes.
+    fn apply(&self, stream_seq: u64, subject: &str, payload: &[u8]) -> bool {
         let account = subject
             .strip_prefix(&self.prefix)
             .and_then(|s| s.strip_prefix('.'))
@@ -862,11 +968,15 @@ impl Fold {
         let frame = match decode_frame(payload) {
             Ok(f) => f,
             Err(e) => {
-                tracing::error!(stream_seq, error = %e, "a damaged frame is skipped");
-                return;
+                tracing::error!(
+                    stream_seq,
+                    error = %e,
+                    "cannot read a log message (damaged, or written by a newer build): the fold stops here"
+                );
+                return false;
             }
         };
-        let mine = frame.origin == self.node_id;
+        let mine = frame.origin == self.origin;
         let folded_here = account == "_" || self.folds.as_ref().is_none_or(|folds| folds(account));
         for (i, (token, entry)) in frame.entries.into_iter().enumerate() {
             let seq = log_seq(stream_seq, i);
@@ -908,6 +1018,7 @@ impl Fold {
                 }
             }
         }
+        true
     }
 }
 
@@ -963,6 +1074,32 @@ mod tests {
             }
         }
         assert_eq!(back, events);
+    }
+
+    #[test]
+    fn big_recipient_directories_are_split_too_and_rate_cards_are_not() {
+        let entries: Vec<(String, insights::CountryCode)> = (0..120_000)
+            .map(|i| (format!("recipient-{i:012}"), "BR".parse().unwrap()))
+            .collect();
+        let entry = Entry::RecipientCountries {
+            account: "1".into(),
+            entries: entries.clone(),
+        };
+        let parts = encoded_parts(&entry).unwrap();
+        assert!(parts.len() >= 2);
+        let back: Vec<_> = parts
+            .iter()
+            .flat_map(|p| match decode_entry(p).unwrap() {
+                Entry::RecipientCountries { entries, .. } => entries,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(back, entries);
+        let huge = Entry::RateCard {
+            csv: "x".repeat(MAX_FRAME_BYTES),
+            effective_from: chrono::NaiveDate::from_ymd_opt(2025, 7, 1).unwrap(),
+        };
+        assert!(encoded_parts(&huge).is_err());
     }
 
     #[test]

@@ -278,6 +278,11 @@ impl Store {
         self.log.lag()
     }
 
+    /// Whether the log is reachable and its fold going on.
+    pub fn healthy(&self) -> bool {
+        self.log.healthy()
+    }
+
     /// Resolves once everything the log held when called is applied on this node (a linearizable
     /// read waits for it first).
     pub fn read_barrier(&self) -> Pending<u64> {

@@ -46,6 +46,11 @@ pub trait LogBackend: Send + Sync + 'static {
         0
     }
 
+    /// Whether the log is reachable and its fold going on (a local log always is).
+    fn healthy(&self) -> bool {
+        true
+    }
+
     /// Answers once everything the log held when called is applied here (a linearizable read waits
     /// for it). A local log is always there.
     fn barrier(&self, answer: Box<dyn FnOnce(Result<u64, StoreError>) + Send>) {

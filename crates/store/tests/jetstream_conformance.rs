@@ -31,6 +31,7 @@ fn run_suite(version: NatsVersion) {
                 replicas: 3,
                 node_id: "conformance".into(),
                 folds: None,
+                auth: Default::default(),
             },
         )
         .expect("the JetStream store opens")
@@ -51,4 +52,53 @@ fn conformance_on_nats_server_2_9_10() {
 #[test]
 fn conformance_on_a_current_nats_server() {
     run_suite(NatsVersion::Current);
+}
+
+/// A checkpoint that covers more of the stream than the stream holds (the stream restored from an older
+/// backup, or recreated) is refused with a clear message instead of silently skipping new entries.
+#[test]
+fn a_checkpoint_ahead_of_the_stream_is_refused() {
+    let cluster = NatsCluster::start(
+        NatsVersion::Floor,
+        Path::new(env!("CARGO_TARGET_TMPDIR")),
+        1,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let opts = |stream: &str| JetStreamOptions {
+        urls: cluster.urls(),
+        subject_prefix: stream.to_lowercase(),
+        stream: stream.into(),
+        replicas: 1,
+        node_id: "ahead".into(),
+        folds: None,
+        auth: Default::default(),
+    };
+    {
+        let store = open(dir.path(), HostOptions::default(), opts("AHEAD1")).unwrap();
+        for i in 0..3 {
+            store::wait(store.append(
+                "1000000000000001",
+                None,
+                vec![insights::Event {
+                    campaign_id: "120200000000000001".into(),
+                    recipient: format!("r{i}"),
+                    kind: insights::EventKind::Sent,
+                    timestamp_ms: 1_751_443_200_000,
+                    country: None,
+                    event_id: None,
+                    price_micros: None,
+                }],
+            ))
+            .unwrap();
+        }
+    }
+    // The same directory over a stream that holds less (here: a new, empty one).
+    let err = open(dir.path(), HostOptions::default(), opts("AHEAD2"))
+        .err()
+        .expect("refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("checkpoint") && text.contains("AHEAD2"),
+        "{text}"
+    );
 }

@@ -56,18 +56,33 @@ async fn prometheus_metrics(State(state): State<Arc<AppState>>) -> Response {
 
 /// `{"status":"ok"}`; a cluster node adds its id and how far its fold is behind the stream.
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
-    let body = match &state.cluster {
-        None => r#"{"status":"ok"}"#.to_string(),
-        Some(cluster) => serde_json::json!({
-            "status": "ok",
-            "node_id": cluster.node_id(),
-            "lag": state.store.lag(),
-            "applied_seq": state.store.host().applied_seq(),
-            "nodes": cluster.nodes(),
-        })
-        .to_string(),
+    let (status, body) = match &state.cluster {
+        None => (http::StatusCode::OK, r#"{"status":"ok"}"#.to_string()),
+        Some(cluster) => {
+            // A node that cannot reach the stream, or whose fold stopped, is out of rotation.
+            let healthy = state.store.healthy();
+            let body = serde_json::json!({
+                "status": if healthy { "ok" } else { "unavailable" },
+                "node_id": cluster.node_id(),
+                "lag": state.store.lag(),
+                "applied_seq": state.store.host().applied_seq(),
+                "nodes": cluster.nodes(),
+            })
+            .to_string();
+            let status = if healthy {
+                http::StatusCode::OK
+            } else {
+                http::StatusCode::SERVICE_UNAVAILABLE
+            };
+            (status, body)
+        }
     };
-    ([(http::header::CONTENT_TYPE, "application/json")], body).into_response()
+    (
+        status,
+        [(http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
 }
 
 /// A route called with a method it does not serve: the envelope, never an empty 405.

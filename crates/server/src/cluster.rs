@@ -96,7 +96,8 @@ async fn bucket(
         storage: jetstream::stream::StorageType::File,
         ..Default::default()
     };
-    let created = js.get_or_create_stream(config).await;
+    let created =
+        store::jetstream::create_stream_patiently(js, config, Duration::from_secs(30)).await;
     js.get_key_value(name).await.map_err(|e| match created {
         Err(c) => ClusterError(format!("bucket {name}: {c}")),
         Ok(_) => ClusterError(format!("bucket {name}: {e}")),

@@ -44,6 +44,8 @@ pub const MAX_FRAME_BYTES: usize = 900 * 1024;
 /// Most entries in one frame (the low 12 bits of a log sequence number).
 pub const MAX_FRAME_ENTRIES: usize = 4096;
 const INDEX_BITS: u32 = 12;
+/// A consumer silent for this long while the stream holds more than was folded is recreated.
+const STALL: Duration = Duration::from_secs(2);
 /// Frames published and not yet acknowledged, at most.
 const MAX_IN_FLIGHT: usize = 64;
 /// How long a publish is retried (a leader election takes seconds).
@@ -376,11 +378,9 @@ impl JetStreamLog {
                 max_message_size: (MAX_FRAME_BYTES + 64 * 1024) as i32,
                 ..Default::default()
             };
-            let stream =
-                tokio::time::timeout(Duration::from_secs(30), js.get_or_create_stream(config))
-                    .await
-                    .map_err(|_| unavailable("creating the stream timed out"))?
-                    .map_err(unavailable)?;
+            let stream = create_stream_patiently(&js, config, Duration::from_secs(30))
+                .await
+                .map_err(unavailable)?;
             Ok::<_, StoreError>((js, stream))
         })?;
         let last_at_open = run_blocking(&handle, async {
@@ -571,6 +571,52 @@ fn rand_u64() -> u64 {
 }
 
 /// Reads the stream from `from` on, in order, into the fold, until an error or closing.
+/// Gets or creates a stream, retrying while the NATS cluster cannot place it yet.
+///
+/// A JetStream cluster that has just started knows its meta leader before it knows every peer, so an
+/// R3 stream asked for in that moment is refused with "no suitable peers for placement" although it
+/// could be placed a second later. Such refusals (and timeouts, and a cluster without a leader) are
+/// retried until `within` has passed; any other refusal (a stream of that name with a different
+/// configuration, say) is reported at once.
+pub async fn create_stream_patiently(
+    js: &jetstream::Context,
+    config: stream::Config,
+    within: Duration,
+) -> Result<stream::Stream, String> {
+    use async_nats::jetstream::context::CreateStreamErrorKind as Kind;
+    use async_nats::jetstream::ErrorCode;
+    let deadline = Instant::now() + within;
+    loop {
+        let attempt = tokio::time::timeout(
+            deadline.saturating_duration_since(Instant::now()),
+            js.get_or_create_stream(config.clone()),
+        )
+        .await;
+        let error = match attempt {
+            Ok(Ok(stream)) => return Ok(stream),
+            Ok(Err(e)) => e,
+            Err(_) => return Err(format!("creating the stream {} timed out", config.name)),
+        };
+        let transient = match error.kind() {
+            Kind::TimedOut | Kind::JetStreamUnavailable => true,
+            Kind::JetStream(api) => [
+                ErrorCode::CLUSTER_NO_PEERS,
+                ErrorCode::CLUSTER_NOT_AVAILABLE,
+                ErrorCode::CLUSTER_INCOMPLETE,
+                ErrorCode::CLUSTER_NOT_ACTIVE,
+                ErrorCode::CLUSTER_NOT_LEADER,
+                ErrorCode::INSUFFICIENT_RESOURCES,
+            ]
+            .contains(&api.error_code()),
+            _ => false,
+        };
+        if !transient || Instant::now() + Duration::from_millis(250) >= deadline {
+            return Err(error.to_string());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 async fn consume(
     stream: &stream::Stream,
     prefix: &str,
@@ -593,7 +639,22 @@ async fn consume(
         .await
         .map_err(|e| e.to_string())?;
     let mut messages = consumer.messages().await.map_err(|e| e.to_string())?;
-    while let Some(next) = messages.next().await {
+    loop {
+        // An ordered consumer lives on the stream's leader; when that server dies, the client learns it
+        // only from missed heartbeats, seconds later. The stream's end is polled every second, so a
+        // consumer that delivers nothing while the stream holds more than was folded is recreated at
+        // once.
+        let next = match tokio::time::timeout(STALL, messages.next()).await {
+            Ok(Some(next)) => next,
+            Ok(None) => break,
+            Err(_) => {
+                if shared.known_last.load(Ordering::Acquire) > shared.folded.load(Ordering::Acquire)
+                {
+                    return Err("the consumer delivers nothing while the stream holds more".into());
+                }
+                continue;
+            }
+        };
         if shared.closing.load(Ordering::Acquire) {
             return Ok(());
         }

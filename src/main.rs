@@ -39,6 +39,9 @@ enum Command {
     /// Access keys in the configuration file: create, disable, list.
     #[command(subcommand)]
     Keys(ops::keys::KeysCommand),
+    /// The emulator's controls on a running server: faults, snapshot, restore, reset.
+    #[command(subcommand)]
+    Admin(ops::admin::AdminCommand),
     /// Benchmarks: the deterministic workload and the measurements of docs/performance.md.
     #[cfg(feature = "bench")]
     #[command(subcommand)]
@@ -56,6 +59,7 @@ fn main() -> std::process::ExitCode {
         Command::ImportRates(args) => ops::reference_data::rates(args),
         Command::Policy(cmd) => ops::policy::run(cmd),
         Command::Keys(cmd) => ops::keys::run(cmd),
+        Command::Admin(cmd) => ops::admin::run(cmd),
         #[cfg(feature = "bench")]
         Command::Bench(cmd) => bench::run(cmd),
     };

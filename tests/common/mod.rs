@@ -1,4 +1,5 @@
-//! Shared by the black-box tests of the binary: a Python virtualenv under the target directory.
+//! Shared by the black-box tests of the binary: a Python virtualenv under the target directory, the
+//! binary started as a configured server or as the demo.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -87,4 +88,55 @@ pub fn signing_client(endpoint: &str, id: &str, secret: &str) -> acs_client::Cli
         acs_client::SignatureScheme::parse("v3").expect("v3"),
     )
     .expect("client")
+}
+
+/// `cams-insights serve --demo` on an ephemeral port with its data in `data` (and its demo file beside
+/// it, `data.json`), killed (SIGKILL) and reaped on drop.
+pub struct DemoServer {
+    child: std::process::Child,
+    /// The demo file.
+    pub file: PathBuf,
+    /// Its contents.
+    pub json: serde_json::Value,
+}
+
+impl DemoServer {
+    // The child is reaped by Drop, which clippy cannot see.
+    #[allow(clippy::zombie_processes)]
+    pub fn start(data: &Path, extra: &[&str]) -> DemoServer {
+        let file = data.with_extension("json");
+        let _ = std::fs::remove_file(&file);
+        let child = Command::new(env!("CARGO_BIN_EXE_cams-insights"))
+            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .arg("--demo-file")
+            .arg(&file)
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("the binary starts");
+        let started = std::time::Instant::now();
+        while !file.exists() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(120),
+                "demo file never appeared"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let json = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        DemoServer { child, file, json }
+    }
+
+    /// A string field of the demo file ("" when absent).
+    pub fn s(&self, key: &str) -> String {
+        self.json[key].as_str().unwrap_or_default().to_string()
+    }
+}
+
+impl Drop for DemoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -23,6 +23,8 @@ use workload::WorkloadSpec;
 
 const DEMO_CONFIG: &str = "demo.toml";
 const DEMO_IDS: &str = "demo-ids.json";
+/// The saved state `admin reset --demo` goes back to, written once the demo is seeded.
+pub const DEMO_SEED_SNAPSHOT: &str = "demo-seed.snapshot";
 /// Messages in the demo campaign's history.
 const DEMO_MESSAGES: u64 = 30_000;
 /// A rate card for the unpriced part of the demo's deliveries (Meta-like USD prices).
@@ -110,6 +112,8 @@ pub fn prepare(
         config.server.tls = Some(demo_tls(&data_dir)?);
     }
     config.storage.data_dir = Some(data_dir.clone());
+    // The seed that `admin reset --demo` restores (written by `serve --demo` once seeded).
+    config.admin.seed_snapshot = Some(data_dir.join(DEMO_SEED_SNAPSHOT));
     Ok(Demo { config, data_dir })
 }
 
@@ -151,6 +155,13 @@ const DEMO_READONLY_USER: &str = "readonly";
 /// role, the second account, the STS key. Returns whether anything was added.
 fn complete(config: &mut Config) -> bool {
     let mut changed = false;
+    if config.admin.token.is_none() {
+        config.admin.token = Some(SecretConfig {
+            value: Some(random_string(ALNUM, 40)),
+            env: None,
+        });
+        changed = true;
+    }
     if config.sts.signing_key.is_none() {
         config.sts.signing_key = Some(SecretConfig {
             value: Some(random_string(ALNUM, 40)),
@@ -285,6 +296,53 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 impl Demo {
+    /// Takes a snapshot's accounts and ids as this demo's (writing them into the demo directory when
+    /// the demo owns its configuration file), so that the demo file names the snapshot's keys.
+    pub fn adopt_snapshot(
+        &mut self,
+        accounts: Vec<AccountConfig>,
+        notes: &str,
+        owns_config: bool,
+    ) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            accounts.len() >= 2
+                && !accounts[0].access_keys.is_empty()
+                && !accounts[0].cust_spaces.is_empty(),
+            "the snapshot is not of a demo (it needs the demo's two accounts)"
+        );
+        self.config.accounts = accounts;
+        if owns_config {
+            let mut file = Config::load(&self.data_dir.join(DEMO_CONFIG))?;
+            file.accounts = self.config.accounts.clone();
+            write_private(&self.data_dir.join(DEMO_CONFIG), file.to_toml().as_bytes())?;
+        }
+        if let Ok(ids) = serde_json::from_str::<DemoIds>(notes) {
+            if !ids.campaign_id.is_empty() {
+                write_private(
+                    &self.data_dir.join(DEMO_IDS),
+                    &serde_json::to_vec_pretty(&ids)?,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the seed snapshot `admin reset --demo` restores, once (a later start keeps the first).
+    pub async fn write_seed_snapshot(
+        &self,
+        state: &server::AppState,
+        notes: &str,
+    ) -> anyhow::Result<()> {
+        let path = self.data_dir.join(DEMO_SEED_SNAPSHOT);
+        if path.exists() {
+            return Ok(());
+        }
+        let bytes = server::admin::snapshot_bytes(state, notes)
+            .await
+            .map_err(|e| anyhow::anyhow!("writing the demo's seed snapshot: {e}"))?;
+        write_private(&path, &bytes)
+    }
+
     fn account(&self) -> &AccountConfig {
         &self.config.accounts[0]
     }
@@ -437,6 +495,8 @@ impl Demo {
             "meta_verify_token": self.config.meta.verify_tokens.first().and_then(|s| s.resolve()),
             "ingest_token": account.ingest_tokens.first().and_then(|s| s.resolve()),
             "webhook_url": format!("http://{endpoint}/webhooks/meta"),
+            "admin_token": self.config.admin.token.as_ref().and_then(|s| s.resolve()),
+            "console_url": format!("http://{endpoint}/console/"),
             "data_dir": self.data_dir.display().to_string(),
         });
         if let (Some(https), Some(tls)) = (https_endpoint, &self.config.server.tls) {

@@ -5,6 +5,7 @@
 //! [`query::run`], [`keys::run`], [`policy::run`]. Every command that opens a data directory opens it
 //! through [`open_store`], so they all honour the configuration the same way.
 
+pub mod admin;
 pub mod connect;
 pub mod demo;
 pub mod import;

@@ -40,10 +40,14 @@ pub struct ServeArgs {
     /// With --demo --nats: the stream's replicas (1 for a single NATS server).
     #[arg(long, default_value_t = 3)]
     replicas: usize,
+    /// Start from a snapshot (`admin snapshot`): its state replaces the data directory's, and its
+    /// accounts (keys, users, policies, tenants) replace the configuration's.
+    #[arg(long, value_name = "FILE")]
+    from_snapshot: Option<PathBuf>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let (mut config, demo) = if args.demo {
+    let (mut config, mut demo) = if args.demo {
         let cluster = (!args.nats.is_empty()).then(|| demo::DemoCluster {
             nats_urls: args.nats.clone(),
             replicas: args.replicas,
@@ -77,7 +81,31 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     if clustered && config.cluster.node_id.is_none() {
         config.cluster.node_id = Some(server::cluster::default_node_id());
     }
+    let snapshot = match &args.from_snapshot {
+        Some(path) => Some(crate::admin::read_snapshot(path)?),
+        None => None,
+    };
+    if let Some((snap, accounts)) = &snapshot {
+        config.accounts = accounts.clone();
+        config
+            .validate()
+            .context("the snapshot's accounts do not fit this configuration")?;
+        if let Some(demo) = demo.as_mut() {
+            demo.adopt_snapshot(accounts.clone(), &snap.notes, args.config.is_none())?;
+        }
+    }
     let store = std::sync::Arc::new(crate::open_store(Some(&config), None)?);
+    if let Some((snap, _)) = snapshot {
+        let started = std::time::Instant::now();
+        let pending = store
+            .restore(snap.state)
+            .context("the snapshot's state does not load in this version")?;
+        anyhow::ensure!(
+            store::wait(pending)?,
+            "the snapshot's state did not install"
+        );
+        tracing::info!(millis = started.elapsed().as_millis() as u64, written_by = %snap.written_by, "started from a snapshot");
+    }
     let demo_ids = match &demo {
         Some(demo) => Some(demo.ensure_seeded(store.as_ref())?),
         None => None,
@@ -102,6 +130,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         None
     };
     let state = AppState::new_in(config, store.clone(), cluster)?;
+    if let (Some(demo), Some(ids)) = (&demo, &demo_ids) {
+        let notes = serde_json::to_string(ids)?;
+        state.set_snapshot_notes(notes.clone());
+        runtime.block_on(demo.write_seed_snapshot(&state, &notes))?;
+    }
     runtime.block_on(serve(
         state,
         listen,

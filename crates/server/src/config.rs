@@ -44,6 +44,31 @@ pub struct Config {
     pub flow_control: FlowControlConfig,
     #[serde(default)]
     pub accounts: Vec<AccountConfig>,
+    /// `[admin]`: the emulator's admin API (faults, snapshots, reset). Off unless a token is set.
+    #[serde(default, skip_serializing_if = "is_default_admin")]
+    pub admin: AdminConfig,
+    /// `[[faults]]`: fault rules in force from start-up (`docs/admin.md`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<crate::admin::faults::FaultSpec>,
+}
+
+fn is_default_admin(c: &AdminConfig) -> bool {
+    *c == AdminConfig::default()
+}
+
+/// `[admin]`: the admin API under `/admin/v1/`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// The bearer token of the admin API; without one the API does not exist (404).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<SecretConfig>,
+    /// Serve the admin API on listeners bound to a non-loopback address too (default: refused there).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_remote: bool,
+    /// The saved state `reset --demo` restores (`serve --demo` writes one after seeding).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed_snapshot: Option<PathBuf>,
 }
 
 fn is_default_cluster(c: &ClusterConfig) -> bool {
@@ -762,6 +787,8 @@ impl Config {
                 ));
             }
         }
+        crate::admin::faults::FaultSet::from_specs(&self.faults)
+            .map_err(|e| ConfigError::Invalid(format!("faults: {e}")))?;
         let mut uids = HashSet::new();
         let mut key_ids = HashSet::new();
         for (i, account) in self.accounts.iter().enumerate() {

@@ -11,6 +11,7 @@
 //! The gateway never computes metrics and never touches SQL: it authenticates, authorises and dispatches
 //! to the operations, which call the domain and the store. Errors come from one table ([`errors`]).
 
+pub mod admin;
 pub mod auth;
 pub mod cluster;
 pub mod config;
@@ -32,5 +33,7 @@ pub use state::AppState;
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionInfo {
     pub peer: SocketAddr,
+    /// The listener's address the connection came in on.
+    pub local: SocketAddr,
     pub secure: bool,
 }

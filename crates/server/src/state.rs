@@ -30,6 +30,12 @@ pub struct AppState {
     pub cluster: Option<crate::cluster::Cluster>,
     /// Samples the listeners' connection counts for `/metrics` (set by the running server).
     connection_gauges: std::sync::Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
+    /// The emulator's controls: the admin API's settings and the fault rules in force.
+    pub admin: crate::admin::Admin,
+    /// The accounts in force (the configuration's, until a reload or a restore replaces them).
+    accounts: RwLock<Arc<Vec<config::AccountConfig>>>,
+    /// What a snapshot carries beside the state (the demo's ids), as JSON.
+    snapshot_notes: RwLock<String>,
 }
 
 impl AppState {
@@ -50,7 +56,12 @@ impl AppState {
         let ingest_tokens = IngestTokens::from_config(&config);
         let webhook_routing = WebhookRouting::from_config(&config);
         telemetry::handle();
+        let admin = crate::admin::Admin::from_config(&config);
+        let accounts = RwLock::new(Arc::new(config.accounts.clone()));
         Ok(Arc::new(AppState {
+            admin,
+            accounts,
+            snapshot_notes: RwLock::new("{}".into()),
             identities: RwLock::new(Arc::new(identities)),
             config: Arc::new(config),
             tenants: RwLock::new(Arc::new(tenants)),
@@ -154,7 +165,33 @@ impl AppState {
             .ingest_tokens
             .write()
             .unwrap_or_else(|p| p.into_inner()) = Arc::new(tokens);
+        *self.accounts.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new.accounts.clone());
         Ok(())
+    }
+
+    /// The accounts in force.
+    pub fn accounts(&self) -> Vec<config::AccountConfig> {
+        self.accounts
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .clone()
+    }
+
+    /// The notes a snapshot of this server carries (JSON).
+    pub fn snapshot_notes(&self) -> String {
+        self.snapshot_notes
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Sets the notes (the demo's ids; a restored snapshot's).
+    pub fn set_snapshot_notes(&self, notes: String) {
+        *self
+            .snapshot_notes
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = notes;
     }
 
     /// The current identities (swapped whole on reload).

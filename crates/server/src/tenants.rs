@@ -86,6 +86,16 @@ impl Tenants {
         tenants
     }
 
+    /// Every cust space of an account, in no particular order.
+    pub fn cust_spaces_of<'a>(
+        &'a self,
+        account: &'a str,
+    ) -> impl Iterator<Item = &'a CustSpace> + 'a {
+        self.cust_spaces
+            .values()
+            .filter(move |cs| cs.account_uid == account)
+    }
+
     /// The caller's cust space, or `InvalidParameter.CustSpaceInvalid`.
     pub fn cust_space(&self, account: &str, cust_space_id: &str) -> Result<&CustSpace, ApiError> {
         self.cust_spaces

@@ -2628,3 +2628,47 @@ async fn list_page_ad_account_lists_the_pages_ad_accounts() {
         json!([{"AdAccountId": AD_B, "AdAccountName": "Other BR", "Currency": "USD", "PageId": PAGE_B}])
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 11. ListCustSpacePage (ours)
+// ---------------------------------------------------------------------------------------------
+
+/// The ids of a `ListCustSpacePage` answer: cust space → its pages.
+fn cust_space_pages(body: &Value) -> Vec<(String, Vec<String>)> {
+    body["Data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|cs| {
+            let pages = cs["Pages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["PageId"].as_str().unwrap().to_string())
+                .collect();
+            (cs["CustSpaceId"].as_str().unwrap().to_string(), pages)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn list_cust_space_page_lists_only_the_callers_own_spaces_and_pages() {
+    let env = start().await;
+    let body = env.a.ok("ListCustSpacePage", &[]).await;
+    assert_eq!(
+        cust_space_pages(&body),
+        vec![
+            (
+                CS_A.to_string(),
+                vec![PAGE_A.to_string(), PAGE_A2.to_string()]
+            ),
+            (CS_A2.to_string(), vec![PAGE_A3.to_string()]),
+        ]
+    );
+    assert_eq!(body["Data"][0]["Pages"][0]["AdAccountCount"], 2);
+    let body = env.b.ok("ListCustSpacePage", &[]).await;
+    assert_eq!(
+        cust_space_pages(&body),
+        vec![(CS_B.to_string(), vec![PAGE_B.to_string()])]
+    );
+}

@@ -68,6 +68,34 @@ pub fn write(dir: &Path, snap: &Snapshot<'_>) -> Result<(), StoreError> {
     let tmp = dir.join("checkpoint.bin.tmp");
     let file = File::create(&tmp)?;
     let mut w = BufWriter::with_capacity(1 << 20, file);
+    write_to(&mut w, snap)?;
+    let file = w.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, dir.join(FILE))?;
+    File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+/// The checkpoint file's bytes, from the file in `dir` (a consistent state: the fold writes it between
+/// entries, and replaces it by renaming).
+pub fn read_bytes(dir: &Path) -> Result<Vec<u8>, StoreError> {
+    Ok(std::fs::read(dir.join(FILE))?)
+}
+
+/// A checkpoint from bytes (a saved state), checked whole.
+pub fn decode(bytes: &[u8], config: &EngineConfig) -> Result<Loaded, StoreError> {
+    let mut r = bytes;
+    let loaded = read_from(&mut r, config, "saved state")?;
+    if !r.is_empty() {
+        return Err(StoreError::Corrupt(
+            "saved state: bytes after its end".into(),
+        ));
+    }
+    Ok(loaded)
+}
+
+fn write_to<W: Write + Seek>(w: &mut W, snap: &Snapshot<'_>) -> Result<(), StoreError> {
     w.write_all(MAGIC_V2)?;
     w.write_all(&snap.seq.to_le_bytes())?;
     w.write_all(&snap.events_logged.to_le_bytes())?;
@@ -76,7 +104,7 @@ pub fn write(dir: &Path, snap: &Snapshot<'_>) -> Result<(), StoreError> {
         .campaigns()
         .map(|c| Entry::RegisterCampaign(c.clone()))
         .collect();
-    write_entries(&mut w, campaigns.into_iter())?;
+    write_entries(w, campaigns.into_iter())?;
     let pages: Vec<Entry> = snap
         .catalog
         .pages()
@@ -86,7 +114,7 @@ pub fn write(dir: &Path, snap: &Snapshot<'_>) -> Result<(), StoreError> {
             page_id: page_id.to_string(),
         })
         .collect();
-    write_entries(&mut w, pages.into_iter())?;
+    write_entries(w, pages.into_iter())?;
     let rates: Vec<Entry> = snap
         .rate_sources
         .iter()
@@ -95,7 +123,7 @@ pub fn write(dir: &Path, snap: &Snapshot<'_>) -> Result<(), StoreError> {
             effective_from: *from,
         })
         .collect();
-    write_entries(&mut w, rates.into_iter())?;
+    write_entries(w, rates.into_iter())?;
     w.write_all(&(snap.engines.len() as u32).to_le_bytes())?;
     for (account, engine) in snap.engines {
         w.write_all(&(account.len() as u32).to_le_bytes())?;
@@ -105,18 +133,13 @@ pub fn write(dir: &Path, snap: &Snapshot<'_>) -> Result<(), StoreError> {
         w.write_all(&0u64.to_le_bytes())?;
         {
             let engine = engine.read().unwrap_or_else(|p| p.into_inner());
-            engine.write_checkpoint(&mut w)?;
+            engine.write_checkpoint(&mut *w)?;
         }
         let end = w.stream_position()?;
         w.seek(SeekFrom::Start(at))?;
         w.write_all(&(end - at - 8).to_le_bytes())?;
         w.seek(SeekFrom::Start(end))?;
     }
-    let file = w.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&tmp, dir.join(FILE))?;
-    File::open(dir)?.sync_all()?;
     Ok(())
 }
 
@@ -127,8 +150,26 @@ pub fn read(dir: &Path, config: &EngineConfig) -> Result<Option<Loaded>, StoreEr
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let corrupt = |what: &str| StoreError::Corrupt(format!("{}: {what}", path.display()));
     let mut r = BufReader::with_capacity(1 << 20, file);
+    read_from(&mut r, config, &path.display().to_string()).map(Some)
+}
+
+/// Reads a checkpoint; `what` names it in errors. A short read is corruption, not an I/O error.
+fn read_from<R: Read>(r: &mut R, config: &EngineConfig, what: &str) -> Result<Loaded, StoreError> {
+    read_inner(r, config, what).map_err(|e| match e {
+        StoreError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            StoreError::Corrupt(format!("{what}: cut short"))
+        }
+        other => other,
+    })
+}
+
+fn read_inner<R: Read>(
+    mut r: &mut R,
+    config: &EngineConfig,
+    what: &str,
+) -> Result<Loaded, StoreError> {
+    let corrupt = |detail: &str| StoreError::Corrupt(format!("{what}: {detail}"));
     let mut magic = [0u8; 8];
     r.read_exact(&mut magic)
         .map_err(|_| corrupt("not a checkpoint"))?;
@@ -203,5 +244,5 @@ pub fn read(dir: &Path, config: &EngineConfig) -> Result<Option<Loaded>, StoreEr
         }
         loaded.engines.push((account, engine));
     }
-    Ok(Some(loaded))
+    Ok(loaded)
 }

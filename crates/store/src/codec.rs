@@ -206,6 +206,8 @@ const TAG_REGISTER: u8 = 4;
 const TAG_SYNC: u8 = 5;
 const TAG_DELETE: u8 = 6;
 const TAG_CAMPAIGN_PAGE: u8 = 7;
+const TAG_RESET: u8 = 8;
+const TAG_RESTORE: u8 = 9;
 
 fn put_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
     match s {
@@ -317,6 +319,12 @@ pub fn encode_entry(entry: &Entry) -> Vec<u8> {
             put_str(&mut out, account);
             put_str(&mut out, campaign_id);
             put_str(&mut out, page_id);
+        }
+        Entry::Reset => out.push(TAG_RESET),
+        Entry::Restore { state } => {
+            out.push(TAG_RESTORE);
+            put_varint(&mut out, state.len() as u64);
+            out.extend_from_slice(state);
         }
     }
     out
@@ -448,6 +456,13 @@ pub fn decode_entry(data: &[u8]) -> Result<Entry, CorruptEntry> {
             campaign_id: r.string()?,
             page_id: r.string()?,
         },
+        TAG_RESET => Entry::Reset,
+        TAG_RESTORE => {
+            let n = r.varint()? as usize;
+            Entry::Restore {
+                state: r.bytes(n)?.to_vec(),
+            }
+        }
         _ => return Err(CorruptEntry(at)),
     };
     if r.pos != data.len() {
@@ -561,6 +576,10 @@ mod tests {
                 account: "1".into(),
                 campaign_id: "9".into(),
                 page_id: "p".into(),
+            },
+            Entry::Reset,
+            Entry::Restore {
+                state: b"CAMSCKP2 and more".to_vec(),
             },
         ]
     }

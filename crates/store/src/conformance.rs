@@ -34,6 +34,7 @@ macro_rules! store_conformance_tests {
             sync_registers_campaigns_from_events,
             concurrent_appends_all_land,
             concurrent_deletes_succeed_once,
+            restore_and_reset_replace_the_whole_state,
         );
     };
     (@tests $open:expr; $($name:ident),* $(,)?) => {
@@ -85,6 +86,10 @@ pub const ALL: &[Test] = &[
     (
         "concurrent_deletes_succeed_once",
         concurrent_deletes_succeed_once,
+    ),
+    (
+        "restore_and_reset_replace_the_whole_state",
+        restore_and_reset_replace_the_whole_state,
     ),
 ];
 
@@ -563,4 +568,70 @@ pub fn concurrent_deletes_succeed_once(open: Opener, dir: &Path) {
         .filter(|won| *won)
         .count();
     assert_eq!(wins, 1, "exactly one delete wins");
+}
+
+/// A saved state restored later gives exactly the answers it had, through the log (so after a reopen
+/// too); a reset empties everything; bytes that are not a state are refused and change nothing.
+pub fn restore_and_reset_replace_the_whole_state(open: Opener, dir: &Path) {
+    let q = july_query(Breakdown::Country, TimeIncrement::Days(1));
+    let answers = |s: &Store, ids: &[&str]| -> Vec<Vec<insights::Row>> {
+        ids.iter().map(|id| s.insights(ACCOUNT, id, &q)).collect()
+    };
+    let filter = CampaignFilter {
+        account_uid: ACCOUNT.into(),
+        cust_space_id: format!("cams-{ACCOUNT}"),
+        ..CampaignFilter::default()
+    };
+    let s = open(dir);
+    let c = wait(s.create_campaign(new_campaign(ACCOUNT, "p1", "Saved", 1))).unwrap();
+    wait(s.append(ACCOUNT, Some("p1".into()), events(&c.campaign_id, 300))).unwrap();
+    wait(s.add_rate_card(
+        "country,currency,price\nDefault,USD,0.0100\n",
+        date(2025, 1, 1),
+    ))
+    .unwrap();
+    let saved = wait(s.saved_state()).unwrap();
+    let before = answers(&s, &[&c.campaign_id]);
+    let listed_before = s.list_campaigns(&filter, 0, 100);
+
+    // Change everything: a new campaign, more events, another account.
+    let d = wait(s.create_campaign(new_campaign(ACCOUNT, "p1", "Later", 2))).unwrap();
+    wait(s.append(ACCOUNT, None, events(&c.campaign_id, 500))).unwrap();
+    wait(s.append(OTHER, None, events("120200000000000077", 50))).unwrap();
+    assert_ne!(answers(&s, &[&c.campaign_id]), before);
+
+    // Bytes that are not a state: refused, nothing changes.
+    let after_change = answers(&s, &[&c.campaign_id, &d.campaign_id]);
+    assert!(s.restore(b"CAMSCKP2 but not really".to_vec()).is_err());
+    assert!(s.restore(saved[..saved.len() / 2].to_vec()).is_err());
+    assert_eq!(answers(&s, &[&c.campaign_id, &d.campaign_id]), after_change);
+
+    assert!(wait(s.restore(saved.clone()).unwrap()).unwrap());
+    assert_eq!(answers(&s, &[&c.campaign_id]), before);
+    assert!(
+        s.campaign(&d.campaign_id).is_none(),
+        "the later campaign is gone"
+    );
+    assert_eq!(s.list_campaigns(&filter, 0, 100), listed_before);
+    assert!(s.campaign_ids_with_events(OTHER).is_empty());
+    // Writes after a restore apply to the restored state, and new ids stay fresh.
+    let e = wait(s.create_campaign(new_campaign(ACCOUNT, "p1", "After", 3))).unwrap();
+    assert_ne!(e.campaign_id, c.campaign_id);
+    drop(s);
+
+    // Through a reopen: the same.
+    let s = open(dir);
+    assert_eq!(answers(&s, &[&c.campaign_id]), before);
+    assert!(s.campaign(&e.campaign_id).is_some());
+
+    assert!(wait(s.reset()).unwrap());
+    assert!(s.campaign(&c.campaign_id).is_none());
+    assert!(s.campaign_ids_with_events(ACCOUNT).is_empty());
+    drop(s);
+    let s = open(dir);
+    assert!(
+        s.campaign(&c.campaign_id).is_none(),
+        "the reset survives a reopen"
+    );
+    assert!(s.campaign_ids_with_events(ACCOUNT).is_empty());
 }

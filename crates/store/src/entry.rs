@@ -53,6 +53,13 @@ pub enum Entry {
         campaign_id: String,
         page_id: String,
     },
+    /// Everything the fold built is dropped: no campaign, no event, no rate card, no directory
+    /// (the emulator's reset). Later entries apply to the empty state.
+    Reset,
+    /// The fold's whole state is replaced by a saved one (the emulator's restore): `state` is a
+    /// checkpoint's bytes, checked before the entry was logged. Its sequence number is ignored: the
+    /// state continues this log.
+    Restore { state: Vec<u8> },
 }
 
 impl Entry {
@@ -66,7 +73,7 @@ impl Entry {
             Entry::CreateCampaign(new) => Some(&new.placement.account_uid),
             Entry::RegisterCampaign(c) => Some(&c.placement.account_uid),
             Entry::SyncCampaigns { placement, .. } => Some(&placement.account_uid),
-            Entry::RateCard { .. } => None,
+            Entry::RateCard { .. } | Entry::Reset | Entry::Restore { .. } => None,
         }
     }
 
@@ -109,4 +116,6 @@ pub enum Outcome {
     Deleted(bool),
     /// A campaign page noted.
     Noted,
+    /// The state was reset or restored (`false`: a saved state that did not decode; nothing changed).
+    Replaced(bool),
 }

@@ -80,24 +80,43 @@ impl EngineHost {
     pub fn load(dir: &Path, options: HostOptions) -> Result<EngineHost, StoreError> {
         let host = EngineHost::new(options);
         if let Some(loaded) = checkpoint::read(dir, &host.options.engine)? {
-            let mut card = RateCard::empty();
-            for (from, csv) in &loaded.rate_sources {
-                card.add_csv(csv, *from)?;
-            }
-            *write(&host.rates) = Arc::new(card);
-            *host.rate_sources.lock().unwrap_or_else(|p| p.into_inner()) = loaded.rate_sources;
-            *write(&host.catalog) = loaded.catalog;
-            *write(&host.engines) = loaded
-                .engines
-                .into_iter()
-                .map(|(account, engine)| (account, Arc::new(RwLock::new(engine))))
-                .collect();
-            host.applied_seq.store(loaded.seq, Ordering::Release);
-            host.checkpoint_seq.store(loaded.seq, Ordering::Relaxed);
-            host.events_logged
-                .store(loaded.events_logged, Ordering::Relaxed);
+            let seq = loaded.seq;
+            host.install(loaded)?;
+            host.applied_seq.store(seq, Ordering::Release);
+            host.checkpoint_seq.store(seq, Ordering::Relaxed);
         }
         Ok(host)
+    }
+
+    /// Replaces everything the fold built with a loaded state (its rate card rebuilt first, so that a
+    /// card that does not apply changes nothing). Sequence numbers are the caller's business.
+    fn install(&self, loaded: checkpoint::Loaded) -> Result<(), StoreError> {
+        let mut card = RateCard::empty();
+        for (from, csv) in &loaded.rate_sources {
+            card.add_csv(csv, *from)?;
+        }
+        *write(&self.rates) = Arc::new(card);
+        *self.rate_sources.lock().unwrap_or_else(|p| p.into_inner()) = loaded.rate_sources;
+        *write(&self.catalog) = loaded.catalog;
+        *write(&self.engines) = loaded
+            .engines
+            .into_iter()
+            .map(|(account, engine)| (account, Arc::new(RwLock::new(engine))))
+            .collect();
+        self.events_logged
+            .store(loaded.events_logged, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Checks that `state` (a checkpoint's bytes) is one this version can install, without installing
+    /// it.
+    pub fn check_state(&self, state: &[u8]) -> Result<(), StoreError> {
+        let loaded = checkpoint::decode(state, &self.options.engine)?;
+        let mut card = RateCard::empty();
+        for (from, csv) in &loaded.rate_sources {
+            card.add_csv(csv, *from)?;
+        }
+        Ok(())
     }
 
     /// The fold's settings.
@@ -223,6 +242,26 @@ impl EngineHost {
             } => {
                 write(&self.catalog).note_page(account, campaign_id, page_id);
                 Outcome::Noted
+            }
+            Entry::Reset => {
+                let empty = checkpoint::Loaded {
+                    seq: 0,
+                    events_logged: 0,
+                    catalog: Default::default(),
+                    rate_sources: Vec::new(),
+                    engines: Vec::new(),
+                };
+                Outcome::Replaced(self.install(empty).is_ok())
+            }
+            Entry::Restore { state } => {
+                // Checked before it was logged, so this decodes; if it ever did not, nothing changes
+                // (on every node alike, as decoding is deterministic).
+                let installed = checkpoint::decode(state, &self.options.engine)
+                    .and_then(|loaded| self.install(loaded));
+                if let Err(e) = &installed {
+                    tracing::error!(error = %e, seq, "a logged saved state did not install");
+                }
+                Outcome::Replaced(installed.is_ok())
             }
         };
         self.applied_seq.store(seq, Ordering::Release);

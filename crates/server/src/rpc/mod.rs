@@ -49,7 +49,10 @@ pub async fn handle(state: &AppState, raw: RawRequest, request_id: &str) -> Outc
         Ok((auth, nonce)) => {
             action_name = Some(auth.action.name);
             match after_signature(state, &auth, &raw, &nonce).await {
-                Ok(()) => dispatch(state, &auth).await,
+                Ok(()) => match inject_fault(state, &auth, request_id).await {
+                    Some(e) => Err(e),
+                    None => dispatch(state, &auth).await,
+                },
                 Err(e) => Err(e),
             }
         }
@@ -60,6 +63,30 @@ pub async fn handle(state: &AppState, raw: RawRequest, request_id: &str) -> Outc
         action_name,
         result,
     }
+}
+
+/// The emulator's fault rules, asked once a call passed every check: a rule may make it wait, answer a
+/// chosen error instead, or both. Injected answers are logged and counted on `/metrics`.
+async fn inject_fault(
+    state: &AppState,
+    auth: &Authenticated,
+    request_id: &str,
+) -> Option<ApiError> {
+    let injection = state.admin.decide(auth.action.name, &auth.caller.key.id)?;
+    let code = injection.code.map_or("latency", |c| c.spec().code);
+    tracing::warn!(
+        request_id,
+        rule = injection.rule_id,
+        action = auth.action.name,
+        code,
+        latency_ms = injection.latency_ms,
+        "injected fault"
+    );
+    crate::http::telemetry::fault_injected(auth.action.name, code);
+    if injection.latency_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(injection.latency_ms)).await;
+    }
+    injection.code.map(ApiError::new)
 }
 
 /// A verified request's nonce, consumed by the next stage.
@@ -220,6 +247,7 @@ pub async fn endpoint(State(state): State<Arc<AppState>>, request: Request) -> R
         .copied()
         .unwrap_or(ConnectionInfo {
             peer: SocketAddr::from(([0, 0, 0, 0], 0)),
+            local: SocketAddr::from(([0, 0, 0, 0], 0)),
             secure: false,
         });
     let (parts, body) = request.into_parts();

@@ -133,6 +133,7 @@ struct SqliteLog {
     sender: Mutex<Option<mpsc::Sender<Msg>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     last_seq: Arc<AtomicU64>,
+    dir: PathBuf,
 }
 
 impl SqliteLog {
@@ -157,6 +158,7 @@ impl SqliteLog {
             sender: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(handle)),
             last_seq: last,
+            dir: dir.to_path_buf(),
         })
     }
 
@@ -180,6 +182,10 @@ impl SqliteLog {
 }
 
 impl LogBackend for SqliteLog {
+    fn state_dir(&self) -> Option<&Path> {
+        Some(&self.dir)
+    }
+
     fn propose(&self, proposals: Vec<Proposal>) {
         self.send(Msg::Propose(proposals));
     }

@@ -5,6 +5,7 @@ pub mod assume_role;
 pub mod create_message_campaign;
 pub mod delete_message_campaign;
 pub mod get_message_campaign_insights;
+pub mod list_cust_space_page;
 pub mod list_message_campaign;
 pub mod list_page_ad_account;
 pub mod put_message_events;

@@ -42,6 +42,9 @@ enum Command {
     /// The emulator's controls on a running server: faults, snapshot, restore, reset.
     #[command(subcommand)]
     Admin(ops::admin::AdminCommand),
+    /// Post a campaign's marketing-message traffic as signed Meta webhooks, and print (or check) the
+    /// metrics it must produce.
+    Simulate(ops::simulate::SimulateArgs),
     /// Benchmarks: the deterministic workload and the measurements of docs/performance.md.
     #[cfg(feature = "bench")]
     #[command(subcommand)]
@@ -60,6 +63,7 @@ fn main() -> std::process::ExitCode {
         Command::Policy(cmd) => ops::policy::run(cmd),
         Command::Keys(cmd) => ops::keys::run(cmd),
         Command::Admin(cmd) => ops::admin::run(cmd),
+        Command::Simulate(args) => ops::simulate::run(args),
         #[cfg(feature = "bench")]
         Command::Bench(cmd) => bench::run(cmd),
     };

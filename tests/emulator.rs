@@ -377,3 +377,68 @@ fn the_admin_api_needs_its_token() {
     // The token is never in the server's answers or the demo's log lines.
     assert!(!String::from_utf8_lossy(&r.body).contains(&demo.s("admin_token")));
 }
+
+/// `simulate --check` against our server agrees field by field, for three seeds (the demo reset to its
+/// seed between them, so that each run's campaign holds only its own traffic); `--json` prints the
+/// same fields; bad rates are refused before anything is posted.
+#[test]
+fn the_simulator_and_the_server_agree_for_three_seeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = DemoServer::start(&dir.path().join("data"), &[]);
+    let simulate = |args: &[&str]| {
+        bin()
+            .arg("simulate")
+            .arg("--demo-file")
+            .arg(&demo.file)
+            .args(args)
+            .output()
+            .expect("the CLI runs")
+    };
+    for seed in ["1", "2", "3"] {
+        demo.admin_ok(&["reset", "--demo"]);
+        let out = simulate(&["--messages", "1500", "--seed", seed, "--check", "--json"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "seed {seed}: {stderr}");
+        assert!(
+            stderr.contains("check: the server answers exactly the expected 14 fields"),
+            "seed {seed}: {stderr}"
+        );
+        let expected: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            expected["MarketingMessagesDelivered"]
+                .as_str()
+                .is_some_and(|d| d.parse::<u64>().unwrap() > 500),
+            "{expected}"
+        );
+        assert_eq!(expected["MarketingMessagesSpendCurrency"], "USD");
+    }
+    // A different seed gives different traffic, and a rerun of the same seed the same expectation.
+    demo.admin_ok(&["reset", "--demo"]);
+    let a = simulate(&["--messages", "300", "--seed", "9", "--json", "--pace", "0"]);
+    demo.admin_ok(&["reset", "--demo"]);
+    let b = simulate(&["--messages", "300", "--seed", "9", "--json"]);
+    let c = simulate(&["--messages", "300", "--seed", "10", "--json"]);
+    let fields = |o: &Output| -> Value {
+        let mut v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        // The span's dates follow the clock; the counts must not.
+        v.as_object_mut().unwrap().remove("DateStart");
+        v.as_object_mut().unwrap().remove("DateStop");
+        v
+    };
+    assert_eq!(fields(&a), fields(&b));
+    assert_ne!(fields(&a), fields(&c));
+    for (bad, name) in [
+        ("--delivery-rate=1.5", "--delivery-rate"),
+        ("--duplicate-rate=-0.1", "--duplicate-rate"),
+        ("--read-rate=0.5.", "--read-rate"),
+    ] {
+        let out = simulate(&["--messages", "10", bad]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(name) && err.contains("between 0 and 1"),
+            "{err}"
+        );
+        assert!(!err.contains("posted"), "{err}");
+    }
+}

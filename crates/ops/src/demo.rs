@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use server::config::{random_string, StorageBackend, ALNUM};
 use server::config::{
     AccessKeyConfig, AccountConfig, AdAccountConfig, CustSpaceConfig, PageConfig, RoleConfig,
-    SecretConfig, TlsConfig, UserConfig,
+    SecretConfig, TlsConfig, UserConfig, WhatsAppAccountConfig,
 };
 use server::Config;
 use store::{BudgetType, NewCampaign, Placement, Store};
@@ -42,6 +42,10 @@ pub struct DemoIds {
     pub campaign_id: String,
     #[serde(default)]
     pub other_campaign_id: String,
+    /// An empty campaign the demo's WhatsApp number maps to: `simulate` posts its traffic there, so that
+    /// `--check` compares with nothing else mixed in.
+    #[serde(default)]
+    pub simulation_campaign_id: String,
 }
 
 const DIGITS: &[u8] = b"0123456789";
@@ -343,6 +347,52 @@ impl Demo {
         write_private(&path, &bytes)
     }
 
+    /// Maps the demo's WhatsApp Business Account (and its phone number) to the simulation campaign, in the
+    /// demo's configuration and in `config` (the one the server runs with), so that WhatsApp statuses
+    /// `simulate` posts are attributed. Written into the demo directory's file when the demo owns it.
+    pub fn ensure_whatsapp(
+        &mut self,
+        config: &mut Config,
+        ids: &DemoIds,
+        owns_config: bool,
+    ) -> anyhow::Result<()> {
+        if ids.simulation_campaign_id.is_empty() {
+            return Ok(());
+        }
+        let current = self.config.accounts[0].whatsapp_business_accounts.first();
+        if current.is_some_and(|w| {
+            w.campaigns_by_phone_number
+                .values()
+                .any(|c| *c == ids.simulation_campaign_id)
+        }) {
+            return Ok(());
+        }
+        let (_, _, ad) = self.placement();
+        let waba = WhatsAppAccountConfig {
+            id: format!("1{}", random_string(DIGITS, 15)),
+            campaigns_by_callback: [(
+                "simulated-traffic".to_string(),
+                ids.simulation_campaign_id.clone(),
+            )]
+            .into(),
+            campaigns_by_phone_number: [(
+                format!("5{}", random_string(DIGITS, 14)),
+                ids.simulation_campaign_id.clone(),
+            )]
+            .into(),
+            currency: Some(ad.currency.clone()),
+        };
+        self.config.accounts[0].whatsapp_business_accounts = vec![waba.clone()];
+        config.accounts[0].whatsapp_business_accounts = vec![waba.clone()];
+        if owns_config {
+            let path = self.data_dir.join(DEMO_CONFIG);
+            let mut file = Config::load(&path)?;
+            file.accounts[0].whatsapp_business_accounts = vec![waba];
+            write_private(&path, file.to_toml().as_bytes())?;
+        }
+        Ok(())
+    }
+
     fn account(&self) -> &AccountConfig {
         &self.config.accounts[0]
     }
@@ -387,6 +437,22 @@ impl Demo {
                 create_time_ms: chrono::Utc::now().timestamp_millis(),
             }))?;
             ids.other_campaign_id = campaign.campaign_id;
+        }
+        if ids.simulation_campaign_id.is_empty() {
+            let (cs, page, ad) = self.placement();
+            let campaign = store::wait(store.create_campaign(NewCampaign {
+                placement: Placement {
+                    account_uid: self.account().uid.clone(),
+                    cust_space_id: cs.id.clone(),
+                    page_id: page.id.clone(),
+                    ad_account_id: ad.id.clone(),
+                },
+                name: "Simulated traffic".into(),
+                budget_type: BudgetType::Lifetime,
+                budget: 100_000,
+                create_time_ms: chrono::Utc::now().timestamp_millis(),
+            }))?;
+            ids.simulation_campaign_id = campaign.campaign_id;
         }
         if serde_json::to_string(&ids)? != before {
             write_private(&ids_path, &serde_json::to_vec_pretty(&ids)?)?;
@@ -496,6 +562,11 @@ impl Demo {
             "ingest_token": account.ingest_tokens.first().and_then(|s| s.resolve()),
             "webhook_url": format!("http://{endpoint}/webhooks/meta"),
             "admin_token": self.config.admin.token.as_ref().and_then(|s| s.resolve()),
+            "simulation_campaign_id": ids.simulation_campaign_id,
+            "whatsapp_business_account_id": account.whatsapp_business_accounts.first().map(|w| w.id.clone()),
+            "whatsapp_phone_number_id": account.whatsapp_business_accounts.first()
+                .and_then(|w| w.campaigns_by_phone_number.keys().next().cloned()),
+            "rate_card": DEMO_RATE_CARD,
             "console_url": format!("http://{endpoint}/console/"),
             "data_dir": self.data_dir.display().to_string(),
         });

@@ -14,6 +14,7 @@ pub mod policy;
 pub mod query;
 pub mod reference_data;
 pub mod serve;
+pub mod simulate;
 
 use std::path::Path;
 use std::sync::Arc;

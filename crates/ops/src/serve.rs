@@ -110,6 +110,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some(demo) => Some(demo.ensure_seeded(store.as_ref())?),
         None => None,
     };
+    if let (Some(demo), Some(ids)) = (demo.as_mut(), &demo_ids) {
+        demo.ensure_whatsapp(&mut config, ids, args.config.is_none())?;
+    }
     // The file SIGHUP re-reads: the one given, or the demo's own.
     let reload_path = args
         .config

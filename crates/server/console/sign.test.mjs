@@ -57,7 +57,7 @@ await test("signRequest reproduces the documented example", async () => {
   assert.equal(r.headers["x-acs-content-sha256"], "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 });
 
-// Shared vectors (copied from /work/shared/vectors/signatures.json, keys A_, B_, C_).
+// The published signing vectors (also in crates/acs-signature/tests/data/signatures.json: keys A_, B_, C_).
 const VECTORS = {
   "A_v3_minimal_headers": {
     "scheme": "v3",

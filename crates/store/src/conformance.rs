@@ -584,7 +584,7 @@ pub fn restore_and_reset_replace_the_whole_state(open: Opener, dir: &Path) {
     };
     let s = open(dir);
     let c = wait(s.create_campaign(new_campaign(ACCOUNT, "p1", "Saved", 1))).unwrap();
-    wait(s.append(ACCOUNT, Some("p1".into()), events(&c.campaign_id, 300))).unwrap();
+    wait(s.append(ACCOUNT, Some("p1"), events(&c.campaign_id, 300))).unwrap();
     wait(s.add_rate_card(
         "country,currency,price\nDefault,USD,0.0100\n",
         date(2025, 1, 1),

@@ -586,7 +586,7 @@ impl Demo {
         let (cs, page, ad) = self.placement();
         println!(
             "\ncams-insights demo is serving on http://{endpoint}\n\
-             \n  AccessKeyId:     {id}\n  AccessKeySecret: {secret}\n  demo file:       {file}\n  data directory:  {dir}\n\
+             \n  AccessKeyId:     {id}\n  AccessKeySecret: {secret}\n  web console:     http://{endpoint}/console/\n  demo file:       {file}\n  data directory:  {dir}\n\
              \nPython SDK (pip install alibabacloud-cams20200606):\n\
              \n  from alibabacloud_cams20200606.client import Client\n  from alibabacloud_cams20200606 import models\n  from alibabacloud_tea_openapi.models import Config\n\
              \n  client = Client(Config(access_key_id='{id}', access_key_secret='{secret}',\n                         endpoint='{endpoint}', protocol='http'))\n  \

@@ -160,6 +160,20 @@ impl Client {
         })
     }
 
+    /// A client for requests that are not signed RPC calls (an admin API, webhooks): only
+    /// [`send`](Self::send) is meant for it.
+    pub fn unsigned(endpoint: &str) -> Result<Client, ClientError> {
+        Client::new(
+            endpoint,
+            Credentials {
+                access_key_id: String::new(),
+                access_key_secret: String::new(),
+                security_token: None,
+            },
+            SignatureScheme::V2,
+        )
+    }
+
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }

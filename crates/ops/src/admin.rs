@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use acs_client::{Client, Credentials, SignatureScheme};
+use acs_client::Client;
 use anyhow::{bail, Context};
 use bytes::Bytes;
 use serde::Deserialize;
@@ -136,15 +136,7 @@ fn request(
     content_type: &str,
 ) -> anyhow::Result<Bytes> {
     let (endpoint, token) = connect.resolve()?;
-    let client = Client::new(
-        &endpoint,
-        Credentials {
-            access_key_id: String::new(),
-            access_key_secret: String::new(),
-            security_token: None,
-        },
-        SignatureScheme::V2,
-    )?;
+    let client = Client::unsigned(&endpoint)?;
     let request = http::Request::builder()
         .method(method)
         .uri(format!("http://{}{path_and_query}", client.endpoint()))

@@ -439,14 +439,8 @@ impl Demo {
             ids.other_campaign_id = campaign.campaign_id;
         }
         if ids.simulation_campaign_id.is_empty() {
-            let (cs, page, ad) = self.placement();
             let campaign = store::wait(store.create_campaign(NewCampaign {
-                placement: Placement {
-                    account_uid: self.account().uid.clone(),
-                    cust_space_id: cs.id.clone(),
-                    page_id: page.id.clone(),
-                    ad_account_id: ad.id.clone(),
-                },
+                placement: self.main_placement(),
                 name: "Simulated traffic".into(),
                 budget_type: BudgetType::Lifetime,
                 budget: 100_000,
@@ -460,8 +454,19 @@ impl Demo {
         Ok(ids)
     }
 
-    fn seed_main_campaign(&self, store: &Store) -> anyhow::Result<String> {
+    /// Where the demo account's campaigns live: its cust space, page and ad account.
+    fn main_placement(&self) -> Placement {
         let (cs, page, ad) = self.placement();
+        Placement {
+            account_uid: self.account().uid.clone(),
+            cust_space_id: cs.id.clone(),
+            page_id: page.id.clone(),
+            ad_account_id: ad.id.clone(),
+        }
+    }
+
+    fn seed_main_campaign(&self, store: &Store) -> anyhow::Result<String> {
+        let (_, page, _) = self.placement();
         let now = chrono::Utc::now().timestamp_millis();
         let started = std::time::Instant::now();
         store::wait(store.add_rate_card(
@@ -469,12 +474,7 @@ impl Demo {
             chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"),
         ))?;
         let campaign = store::wait(store.create_campaign(NewCampaign {
-            placement: Placement {
-                account_uid: self.account().uid.clone(),
-                cust_space_id: cs.id.clone(),
-                page_id: page.id.clone(),
-                ad_account_id: ad.id.clone(),
-            },
+            placement: self.main_placement(),
             name: "Demo summer sale".into(),
             budget_type: BudgetType::Lifetime,
             budget: 500_000,

@@ -103,6 +103,36 @@ fn stream_name(test: &str) -> String {
     )
 }
 
+/// Three JetStream servers, and two API nodes over one fresh stream (`name` plus a random suffix), with
+/// the `[cluster]` and `[flow_control]` lines given. Fields drop in reverse order: nodes, then servers.
+struct TwoNodes {
+    nats: NatsCluster,
+    dir: tempfile::TempDir,
+    cfg: String,
+    stream: String,
+    n1: ApiNode,
+    n2: ApiNode,
+}
+
+impl TwoNodes {
+    fn start(version: NatsVersion, name: &str, cluster: &str, flow: &str) -> TwoNodes {
+        let nats = NatsCluster::start(version, tmp_root(), 3);
+        let dir = tempfile::tempdir().unwrap();
+        let stream = stream_name(name);
+        let cfg = config(&nats.all_urls(), &stream, cluster, flow);
+        let n1 = ApiNode::start(dir.path(), "n1", &cfg);
+        let n2 = ApiNode::start(dir.path(), "n2", &cfg);
+        TwoNodes {
+            nats,
+            dir,
+            cfg,
+            stream,
+            n1,
+            n2,
+        }
+    }
+}
+
 /// One `cams-insights serve` process.
 struct ApiNode {
     child: Option<Child>,
@@ -370,13 +400,14 @@ async fn post_v1_events(node: &ApiNode, uid: &str, ndjson: String) -> Value {
 // ---------------------------------------------------------------------------------------------
 
 async fn write_on_one_read_on_the_other(version: NatsVersion) {
-    let nats = NatsCluster::start(version, tmp_root(), 3);
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = config(&nats.all_urls(), &stream_name("rw"), "", "per_second = 0");
-    let (n1, n2) = (
-        ApiNode::start(dir.path(), "n1", &cfg),
-        ApiNode::start(dir.path(), "n2", &cfg),
-    );
+    let TwoNodes {
+        nats: _nats,
+        dir: _dir,
+        cfg: _cfg,
+        stream: _stream,
+        n1,
+        n2,
+    } = TwoNodes::start(version, "rw", "", "per_second = 0");
     let (c1, c2) = (n1.client(A_KEY), n2.client(A_KEY));
 
     // Campaigns: created on node 1, listed on node 2.
@@ -494,18 +525,14 @@ async fn writes_on_one_node_read_identically_on_the_other_on_a_current_server() 
 }
 
 async fn nonce_replayed_to_the_other_node(version: NatsVersion) {
-    let nats = NatsCluster::start(version, tmp_root(), 3);
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = config(
-        &nats.all_urls(),
-        &stream_name("nonce"),
-        "",
-        "per_second = 0",
-    );
-    let (n1, n2) = (
-        ApiNode::start(dir.path(), "n1", &cfg),
-        ApiNode::start(dir.path(), "n2", &cfg),
-    );
+    let TwoNodes {
+        nats: _nats,
+        dir: _dir,
+        cfg: _cfg,
+        stream: _stream,
+        n1,
+        n2,
+    } = TwoNodes::start(version, "nonce", "", "per_second = 0");
     let c1 = n1.client(A_KEY);
     let signed = c1.build(&Call::new(
         "ListPageAdAccount",
@@ -640,14 +667,14 @@ async fn sent_count(client: &Client, campaign: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_a_nats_server_or_the_stream_leader_loses_no_answered_write() {
-    let mut nats = NatsCluster::start(NatsVersion::Floor, tmp_root(), 3);
-    let dir = tempfile::tempdir().unwrap();
-    let stream = stream_name("kill");
-    let cfg = config(&nats.all_urls(), &stream, "", "per_second = 0");
-    let (n1, n2) = (
-        ApiNode::start(dir.path(), "n1", &cfg),
-        ApiNode::start(dir.path(), "n2", &cfg),
-    );
+    let TwoNodes {
+        mut nats,
+        dir: _dir,
+        cfg: _cfg,
+        stream,
+        n1,
+        n2,
+    } = TwoNodes::start(NatsVersion::Floor, "kill", "", "per_second = 0");
     let campaign = create_campaign(&n1.client(A_KEY), A, "cams-a", PAGE_A).await;
     let (mut total_answered, mut total_attempted) = (0u64, 0u64);
     for (round, victim) in ["a follower", "the leader"].into_iter().enumerate() {
@@ -701,18 +728,14 @@ async fn killing_a_nats_server_or_the_stream_leader_loses_no_answered_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_node_killed_during_ingestion_catches_up_and_a_fresh_one_rebuilds() {
-    let nats = NatsCluster::start(NatsVersion::Floor, tmp_root(), 3);
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = config(
-        &nats.all_urls(),
-        &stream_name("catchup"),
-        "",
-        "per_second = 0",
-    );
-    let (n1, mut n2) = (
-        ApiNode::start(dir.path(), "n1", &cfg),
-        ApiNode::start(dir.path(), "n2", &cfg),
-    );
+    let TwoNodes {
+        nats: _nats,
+        dir,
+        cfg,
+        stream: _stream,
+        n1,
+        mut n2,
+    } = TwoNodes::start(NatsVersion::Floor, "catchup", "", "per_second = 0");
     let c1 = n1.client(A_KEY);
     let campaign = create_campaign(&c1, A, "cams-a", PAGE_A).await;
     // Ingest in batches on node 1, killing node 2 halfway.
@@ -747,18 +770,14 @@ async fn an_api_node_killed_during_ingestion_catches_up_and_a_fresh_one_rebuilds
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_webhook_delivered_to_both_nodes_counts_once() {
-    let nats = NatsCluster::start(NatsVersion::Floor, tmp_root(), 3);
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = config(
-        &nats.all_urls(),
-        &stream_name("webhook"),
-        "",
-        "per_second = 0",
-    );
-    let (n1, n2) = (
-        ApiNode::start(dir.path(), "n1", &cfg),
-        ApiNode::start(dir.path(), "n2", &cfg),
-    );
+    let TwoNodes {
+        nats: _nats,
+        dir: _dir,
+        cfg: _cfg,
+        stream: _stream,
+        n1,
+        n2,
+    } = TwoNodes::start(NatsVersion::Floor, "webhook", "", "per_second = 0");
     let campaign = create_campaign(&n1.client(A_KEY), A, "cams-a", PAGE_A).await;
     for (i, times) in (1..=5).enumerate() {
         let body = webhook(
@@ -790,18 +809,19 @@ async fn the_same_webhook_delivered_to_both_nodes_counts_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_quota_holds_across_two_nodes() {
-    let nats = NatsCluster::start(NatsVersion::Floor, tmp_root(), 3);
-    let dir = tempfile::tempdir().unwrap();
     // 10 requests/s with a burst of 10 per account and action, shared by two nodes.
-    let cfg = config(
-        &nats.all_urls(),
-        &stream_name("quota"),
+    let TwoNodes {
+        nats: _nats,
+        dir: _dir,
+        cfg: _cfg,
+        stream: _stream,
+        n1,
+        n2,
+    } = TwoNodes::start(
+        NatsVersion::Floor,
+        "quota",
         "nodes = 2",
         "per_second = 10\nburst = 10",
-    );
-    let (n1, n2) = (
-        ApiNode::start(dir.path(), "n1", &cfg),
-        ApiNode::start(dir.path(), "n2", &cfg),
     );
     let (c1, c2) = (n1.client(A_KEY), n2.client(A_KEY));
     let started = Instant::now();

@@ -16,18 +16,9 @@ from alibabacloud_cams20200606.client import Client
 from alibabacloud_tea_openapi import models as open_api_models
 from darabonba.policy.retry import RetryOptions
 
+from checks import check, finish
+
 demo = json.load(open(sys.argv[1]))
-results = []
-
-
-def check(name, fn):
-    try:
-        fn()
-        results.append((name, None))
-        print(f"PASS {name}", flush=True)
-    except Exception as e:
-        results.append((name, e))
-        print(f"FAIL {name}: {type(e).__name__}: {e}", flush=True)
 
 
 def admin(method, path, body=None):
@@ -147,6 +138,4 @@ check("the SDK's retry policy recovers from a transient fault", the_sdk_retry_po
 check("a probability rule is deterministic given its seed", a_probability_rule_is_deterministic_given_its_seed)
 check("bad rules are refused with a clear message and change nothing", bad_rules_are_refused_and_change_nothing)
 check("a wrong admin token is refused", a_wrong_token_is_refused)
-failed = [n for n, e in results if e]
-print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
-sys.exit(1 if failed else 0)
+finish()

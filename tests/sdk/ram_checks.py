@@ -21,18 +21,9 @@ from alibabacloud_credentials.client import Client as CredentialClient
 from alibabacloud_tea_openapi import models as open_api_models
 from alibabacloud_tea_openapi.exceptions import ClientException, ThrottlingException
 
+from checks import check, finish
+
 demo = json.load(open(sys.argv[1]))
-results = []
-
-
-def check(name, fn):
-    try:
-        fn()
-        results.append((name, None))
-        print(f"PASS {name}")
-    except Exception as e:  # report and continue
-        results.append((name, e))
-        print(f"FAIL {name}: {type(e).__name__}: {e}")
 
 
 def client(key_id, secret, **extra):
@@ -125,6 +116,4 @@ for name, fn in [("read-only sub-user", readonly_user), ("STS via the credential
                  ("another tenant's ids are unknown ids", other_tenant_sees_nothing), ("flow control", throttling)]:
     check(name, fn)
 
-failed = sum(1 for _, e in results if e)
-print(f"{len(results) - failed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()
